@@ -1,0 +1,74 @@
+# mod_sse: build, test, run and benchmark.
+#
+#   make          mod_sse.so (apxs) and mock-store/mock-store
+#   make run      the demo on http://127.0.0.1:8080 with the bundled mock-store
+#   make test     every suite; ends with one line "N passed, N failed"
+#   make install  apxs -i plus conf/sse.load and conf/sse.conf
+#   make bench    the benchmark; prints a table, writes tests/bench/results/
+
+APXS    ?= apxs
+CC      ?= cc
+BUILD   := build
+WARN    := -Wall -Wextra -Werror
+DEPS_PC := libmongoc-1.0 jansson openssl
+APR_INC := $(shell apr-1-config --includes --cppflags 2>/dev/null)
+PC_CFLAGS := $(shell pkg-config --cflags $(DEPS_PC) 2>/dev/null)
+PC_LIBS   := $(shell pkg-config --libs $(DEPS_PC) 2>/dev/null)
+
+# Every file of the module; the "pure" ones know nothing of httpd and are
+# what the unit tests link against.
+MOD_SRC  := $(wildcard mod_sse/*.c)
+PURE_SRC := mod_sse/sse_b64url.c mod_sse/sse_jwt.c mod_sse/sse_json.c \
+            mod_sse/sse_event.c mod_sse/sse_duration.c
+
+MS_SRC   := $(wildcard mock-store/*.c)
+MS_HDR   := $(wildcard mock-store/*.h)
+
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
+MSTEST_BIN := $(patsubst tests/mock-store/%.c,$(BUILD)/mock-store/%,$(wildcard tests/mock-store/test_*.c))
+
+.PHONY: all module mock-store unit-tests test run install bench clean leakcheck fuzz soak
+
+all: module mock-store
+
+module: mod_sse/mod_sse.so
+mock-store: mock-store/mock-store
+
+mod_sse/mod_sse.so: $(MOD_SRC) $(wildcard mod_sse/*.h)
+	cd mod_sse && $(APXS) -c -o mod_sse.la \
+	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-std=gnu11 \
+	    $(addprefix -Wc,,$(PC_CFLAGS)) $(PC_LIBS) \
+	    $(notdir $(MOD_SRC)) >/dev/null
+	cp mod_sse/.libs/mod_sse.so $@
+
+mock-store/mock-store: $(MS_SRC) $(MS_HDR)
+	$(CC) -O2 -g -std=gnu11 $(WARN) $(shell pkg-config --cflags libbson-1.0) \
+	    -o $@ $(MS_SRC) $(shell pkg-config --libs libbson-1.0) -lpthread -lm
+
+unit-tests: $(UNIT_BIN) $(MSTEST_BIN)
+
+$(BUILD)/unit/%: tests/unit/%.c $(PURE_SRC) $(wildcard mod_sse/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -g -O1 -std=gnu11 $(WARN) -Wno-unused-parameter $(SAN) -Imod_sse $(APR_INC) $(PC_CFLAGS) \
+	    -o $@ $< $(PURE_SRC) $(PC_LIBS) -lapr-1 -lcmocka
+
+$(BUILD)/mock-store/%: tests/mock-store/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -g -O1 -std=gnu11 $(WARN) -Wno-unused-parameter $(SAN) $(shell pkg-config --cflags libmongoc-1.0) \
+	    -o $@ $< $(shell pkg-config --libs libmongoc-1.0) -lcmocka
+
+test:
+	bash ci/test.sh
+
+run:
+	bash ci/run-demo.sh
+
+install: module
+	bash ci/install.sh
+
+bench:
+	bash ci/bench.sh
+
+clean:
+	rm -rf $(BUILD) mod_sse/*.o mod_sse/*.lo mod_sse/*.slo mod_sse/*.la mod_sse/.libs mod_sse/mod_sse.so mock-store/mock-store

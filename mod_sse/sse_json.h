@@ -1,0 +1,28 @@
+/* sse_json.h: the one place a stored document becomes JSON, and the one
+ * place its version is decided. Used by the stream and by REST alike. */
+#ifndef SSE_JSON_H
+#define SSE_JSON_H
+
+#include <apr_pools.h>
+#include <bson/bson.h>
+
+/* Compact, single-line JSON of `doc`: ObjectId as its hex string, dates as
+ * ISO-8601 UTC with milliseconds ("2026-11-25T09:00:03.120Z"), int32/int64/
+ * double as JSON numbers (non-finite doubles as relaxed Extended JSON),
+ * other types as relaxed Extended JSON. Strings are escaped so the output is
+ * valid UTF-8 JSON with no raw control characters (never a raw newline);
+ * invalid UTF-8 is replaced by U+FFFD. */
+char *sse_json_render(apr_pool_t *p, const bson_t *doc);
+
+/* Renders one BSON value the same way (used for owner and version checks). */
+char *sse_json_render_value(apr_pool_t *p, const bson_iter_t *iter);
+
+/* The document's version: the value of `version_field` (dotted paths allowed)
+ * as text (a string as is, a date as ISO-8601, a number in decimal, an
+ * ObjectId as hex) when the field is set and present; otherwise, or when that
+ * text is not a safe token (printable ASCII without '"' or '\\', at most 200
+ * chars), "h" followed by 32 hex chars of the SHA-256 of `rendered`. */
+const char *sse_version_of(apr_pool_t *p, const bson_t *doc,
+                           const char *version_field, const char *rendered);
+
+#endif

@@ -1,0 +1,75 @@
+/* sse_jwt.h: JSON Web Token (JWS compact) verification for mod_sse.
+ *
+ * Keys are loaded once at configuration time, each pinned to one algorithm.
+ * Verification is a pure function of (keys, policy, token, clock), so the
+ * cmocka tests drive it directly. Nothing here knows about Apache requests.
+ */
+#ifndef SSE_JWT_H
+#define SSE_JWT_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#define SSE_JWT_MAX_TOKEN 8192
+
+typedef enum {
+    SSE_JWT_HS256, SSE_JWT_HS384, SSE_JWT_HS512,
+    SSE_JWT_RS256, SSE_JWT_RS384, SSE_JWT_RS512,
+    SSE_JWT_PS256, SSE_JWT_PS384, SSE_JWT_PS512,
+    SSE_JWT_ES256, SSE_JWT_ES384, SSE_JWT_ES512,
+    SSE_JWT_EDDSA,
+    SSE_JWT_ALG_COUNT
+} sse_jwt_alg;
+
+/* Opaque: algorithm, optional kid, and the HMAC secret or EVP_PKEY.
+ * Freed by a cleanup on the pool it was loaded into. */
+typedef struct sse_jwt_key sse_jwt_key;
+
+typedef struct {
+    const char *issuer;           /* required `iss` when non-NULL */
+    const char *audience;         /* required in `aud` when non-NULL */
+    apr_interval_time_t leeway;   /* clock skew for exp/nbf/iat */
+} sse_jwt_policy;
+
+typedef struct {
+    apr_int64_t exp;              /* seconds since the epoch (always present) */
+    apr_table_t *claims;          /* top-level string and integer claims, as text */
+} sse_jwt_claims;
+
+/* Case-sensitive name -> alg. Returns 0 on success, -1 when unknown. */
+int sse_jwt_alg_from_name(const char *name, sse_jwt_alg *alg);
+const char *sse_jwt_alg_name(sse_jwt_alg alg);
+
+/* Builds a key from bytes: a PEM public key (or certificate-free SPKI) for
+ * RS/PS/ES/EdDSA, the raw secret for HS. Checks strength (HMAC secret >= hash
+ * size, RSA >= 2048 bits, EC curve matches alg). Returns NULL or an error. */
+const char *sse_jwt_key_from_bytes(apr_pool_t *p, sse_jwt_alg alg,
+                                   const char *kid,
+                                   const unsigned char *bytes, apr_size_t len,
+                                   sse_jwt_key **key);
+
+/* `SSEJWTKey alg source [kid=ID]`: source is `file:/path` or `env:NAME`.
+ * Returns NULL or an error message suitable for apachectl -t. */
+const char *sse_jwt_key_load(apr_pool_t *p, const char *alg_name,
+                             const char *source, const char *kid,
+                             sse_jwt_key **key);
+
+/* `SSEJWKSFile path`: appends every key of the JWK Set to `keys`
+ * (an array of sse_jwt_key *). Each JWK needs `kid` and `alg`. */
+const char *sse_jwt_jwks_load(apr_pool_t *p, const char *path,
+                              apr_array_header_t *keys);
+
+sse_jwt_alg sse_jwt_key_alg(const sse_jwt_key *key);
+const char *sse_jwt_key_kid(const sse_jwt_key *key);
+
+/* Verifies `token` (JWS compact form) against `keys` (array of
+ * sse_jwt_key *) and `policy` at time `now`. On success returns NULL and
+ * fills `claims` (allocated from p). On failure returns a short reason
+ * fit for an RFC 6750 error_description, e.g. "token expired". The token
+ * itself is never part of the reason. */
+const char *sse_jwt_verify(apr_pool_t *p, const apr_array_header_t *keys,
+                           const sse_jwt_policy *policy, const char *token,
+                           apr_time_t now, sse_jwt_claims *claims);
+
+#endif
