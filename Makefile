@@ -18,8 +18,8 @@ PC_LIBS   := $(shell pkg-config --libs $(DEPS_PC) 2>/dev/null)
 # Every file of the module; the "pure" ones know nothing of httpd and are
 # what the unit tests link against.
 MOD_SRC  := $(wildcard mod_sse/*.c)
-PURE_SRC := mod_sse/sse_b64url.c mod_sse/sse_jwt.c mod_sse/sse_json.c \
-            mod_sse/sse_event.c mod_sse/sse_duration.c
+PURE_SRC := $(wildcard mod_sse/sse_b64url.c mod_sse/sse_jwt.c mod_sse/sse_json.c \
+            mod_sse/sse_event.c mod_sse/sse_duration.c)
 
 MS_SRC   := $(wildcard mock-store/*.c)
 MS_HDR   := $(wildcard mock-store/*.h)
