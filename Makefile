@@ -18,7 +18,7 @@ PC_LIBS   := $(shell pkg-config --libs $(DEPS_PC) 2>/dev/null)
 # Every file of the module; the "pure" ones know nothing of httpd and are
 # what the unit tests link against.
 MOD_SRC  := $(wildcard mod_sse/*.c)
-PURE_SRC := $(wildcard mod_sse/sse_b64url.c mod_sse/sse_jwt.c mod_sse/sse_json.c \
+PURE_SRC := $(wildcard mod_sse/sse_b64url.c mod_sse/sse_jwt.c mod_sse/sse_jwt_keys.c mod_sse/sse_json.c \
             mod_sse/sse_event.c mod_sse/sse_duration.c)
 
 MS_SRC   := $(wildcard mock-store/*.c)
@@ -38,7 +38,7 @@ mock-store: mock-store/mock-store
 mod_sse/mod_sse.so: $(MOD_SRC) $(wildcard mod_sse/*.h)
 	cd mod_sse && $(APXS) -c -o mod_sse.la \
 	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-std=gnu11 \
-	    $(addprefix -Wc,,$(PC_CFLAGS)) $(PC_LIBS) \
+	    $(PC_CFLAGS) $(PC_LIBS) \
 	    $(notdir $(MOD_SRC)) >/dev/null
 	cp mod_sse/.libs/mod_sse.so $@
 

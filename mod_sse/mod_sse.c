@@ -1,0 +1,595 @@
+/* mod_sse.c: the module glue. Configuration (directives, per-directory
+ * merge, the config-time checks that make `apachectl -t` fail on a broken
+ * setup), the hooks, and the handler dispatch. The work itself lives in
+ * sse_stream.c (the stream), sse_rest.c (resource and health), sse_auth.c
+ * (who may see what), sse_store.c (MongoDB) and the pure helpers.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_cfgtree.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+
+#include <mongoc/mongoc.h>
+
+#include "sse_config.h"
+#include "sse_duration.h"
+#include "sse_jwt.h"
+#include "sse_rest.h"
+#include "sse_store.h"
+#include "sse_stream.h"
+
+#define SSE_DEFAULT_ID_FROM       "MATCH_ID"
+#define SSE_DEFAULT_ID_FIELD      "_id"
+#define SSE_DEFAULT_OWNER_CLAIM   "sub"
+#define SSE_DEFAULT_POLL          apr_time_from_sec(3)
+#define SSE_DEFAULT_KEEPALIVE     apr_time_from_sec(15)
+#define SSE_DEFAULT_MAX_LIFETIME  apr_time_from_sec(3600)
+#define SSE_DEFAULT_LEEWAY        apr_time_from_sec(30)
+#define SSE_DEFAULT_RETRY_MS      5000
+#define MIN_POLL              apr_time_from_msec(100)
+
+/* ------------------------------------------------------------------ */
+/* Effective values                                                    */
+/* ------------------------------------------------------------------ */
+
+const char *sse_conf_id_from(const sse_dir_conf *d)
+{
+    return d->id_from ? d->id_from : SSE_DEFAULT_ID_FROM;
+}
+
+const char *sse_conf_id_field(const sse_dir_conf *d)
+{
+    return d->id_field ? d->id_field : SSE_DEFAULT_ID_FIELD;
+}
+
+const char *sse_conf_owner_claim(const sse_dir_conf *d)
+{
+    return d->owner_claim ? d->owner_claim : SSE_DEFAULT_OWNER_CLAIM;
+}
+
+apr_interval_time_t sse_conf_poll_interval(const sse_dir_conf *d)
+{
+    return d->poll_interval >= 0 ? d->poll_interval : SSE_DEFAULT_POLL;
+}
+
+apr_interval_time_t sse_conf_keepalive(const sse_dir_conf *d)
+{
+    return d->keepalive >= 0 ? d->keepalive : SSE_DEFAULT_KEEPALIVE;
+}
+
+apr_interval_time_t sse_conf_max_lifetime(const sse_dir_conf *d)
+{
+    return d->max_lifetime >= 0 ? d->max_lifetime : SSE_DEFAULT_MAX_LIFETIME;
+}
+
+apr_interval_time_t sse_conf_leeway(const sse_dir_conf *d)
+{
+    return d->leeway >= 0 ? d->leeway : SSE_DEFAULT_LEEWAY;
+}
+
+long sse_conf_retry_ms(const sse_dir_conf *d)
+{
+    return d->retry_ms >= 0 ? d->retry_ms : SSE_DEFAULT_RETRY_MS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Config create and merge                                             */
+/* ------------------------------------------------------------------ */
+
+static void *create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    return apr_pcalloc(p, sizeof(sse_server_conf));
+}
+
+static void *merge_server_conf(apr_pool_t *p, void *base_, void *add_)
+{
+    const sse_server_conf *base = base_, *add = add_;
+    sse_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+    conf->mongo_uri = add->mongo_uri ? add->mongo_uri : base->mongo_uri;
+    return conf;
+}
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    sse_dir_conf *d = apr_pcalloc(p, sizeof(*d));
+    d->id_type = SSE_UNSET;
+    d->poll_interval = SSE_UNSET;
+    d->keepalive = SSE_UNSET;
+    d->max_lifetime = SSE_UNSET;
+    d->leeway = SSE_UNSET;
+    d->retry_ms = SSE_UNSET;
+    d->emit_always = SSE_UNSET;
+    return d;
+}
+
+#define MERGE_PTR(f)   conf->f = add->f ? add->f : base->f
+#define MERGE_NUM(f)   conf->f = add->f != SSE_UNSET ? add->f : base->f
+
+static void *merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
+{
+    const sse_dir_conf *base = base_, *add = add_;
+    sse_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    MERGE_PTR(database);
+    MERGE_PTR(collection);
+    MERGE_PTR(id_from);
+    MERGE_PTR(id_field);
+    MERGE_NUM(id_type);
+    MERGE_PTR(fields);
+    MERGE_PTR(version_field);
+    MERGE_PTR(owner_field);
+    MERGE_PTR(owner_claim);
+    MERGE_NUM(poll_interval);
+    MERGE_NUM(keepalive);
+    MERGE_NUM(max_lifetime);
+    MERGE_NUM(leeway);
+    MERGE_NUM(retry_ms);
+    MERGE_NUM(emit_always);
+    MERGE_PTR(keys);            /* an inner key list replaces the outer one */
+    MERGE_PTR(issuer);
+    MERGE_PTR(audience);
+    MERGE_PTR(token_query_param);
+    MERGE_PTR(cors_origins);
+    return conf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Directives                                                          */
+/* ------------------------------------------------------------------ */
+
+static const char *set_mongo_uri(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    sse_server_conf *conf = ap_get_module_config(cmd->server->module_config,
+                                                 &sse_module);
+    bson_error_t error;
+    mongoc_uri_t *uri;
+
+    mongoc_init();      /* once per process; libmongoc ignores later calls */
+    uri = mongoc_uri_new_with_error(arg, &error);
+
+    if (!uri) {
+        return apr_psprintf(cmd->pool, "SSEMongoURI: invalid connection string: %s",
+                            error.message);
+    }
+    mongoc_uri_destroy(uri);
+    conf->mongo_uri = arg;
+    return NULL;
+}
+
+static const char *set_string(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (!*arg) {
+        return apr_psprintf(cmd->pool, "%s needs a non-empty value", cmd->cmd->name);
+    }
+    return ap_set_string_slot(cmd, d, arg);
+}
+
+static const char *set_id_type(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    if (!strcmp(arg, "auto"))          d->id_type = SSE_ID_AUTO;
+    else if (!strcmp(arg, "string"))   d->id_type = SSE_ID_STRING;
+    else if (!strcmp(arg, "objectid")) d->id_type = SSE_ID_OBJECTID;
+    else if (!strcmp(arg, "int"))      d->id_type = SSE_ID_INT;
+    else {
+        return apr_psprintf(cmd->pool,
+                            "SSEIdType: '%s' is not one of auto, string, objectid, int",
+                            arg);
+    }
+    return NULL;
+}
+
+static const char *add_field(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    if (!*arg || *arg == '$') {
+        return apr_psprintf(cmd->pool, "SSEFields: '%s' is not a field name", arg);
+    }
+    if (!d->fields) {
+        d->fields = apr_array_make(cmd->pool, 8, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(d->fields, const char *) = arg;
+    return NULL;
+}
+
+/* Durations share one parser; each directive adds its own lower bound. */
+static const char *set_duration(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    const char *name = cmd->cmd->name;
+    apr_interval_time_t value;
+    const char *err = sse_duration_parse(cmd->pool, arg, &value);
+
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: %s", name, err);
+    }
+    if (!strcasecmp(name, "SSEPollInterval")) {
+        if (value < MIN_POLL) {
+            return apr_psprintf(cmd->pool, "SSEPollInterval: '%s' is below the minimum of 100ms", arg);
+        }
+        d->poll_interval = value;
+    }
+    else if (!strcasecmp(name, "SSEKeepalive")) {
+        if (value < MIN_POLL) {
+            return apr_psprintf(cmd->pool, "SSEKeepalive: '%s' is below the minimum of 100ms", arg);
+        }
+        d->keepalive = value;
+    }
+    else if (!strcasecmp(name, "SSEMaxLifetime")) {
+        d->max_lifetime = value;
+    }
+    else {
+        d->leeway = value;
+    }
+    return NULL;
+}
+
+static const char *set_retry(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    char *end;
+    apr_int64_t ms = apr_strtoi64(arg, &end, 10);
+
+    if (!*arg || *end || ms < 0 || ms > 86400000 || !apr_isdigit(*arg)) {
+        return apr_psprintf(cmd->pool,
+                            "SSERetry: '%s' is not a number of milliseconds (0 to 86400000)",
+                            arg);
+    }
+    d->retry_ms = (long)ms;
+    return NULL;
+}
+
+static const char *set_emit(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    if (!strcmp(arg, "changes"))     d->emit_always = 0;
+    else if (!strcmp(arg, "always")) d->emit_always = 1;
+    else {
+        return apr_psprintf(cmd->pool, "SSEEmit: '%s' is not one of changes, always", arg);
+    }
+    return NULL;
+}
+
+static apr_array_header_t *own_key_list(cmd_parms *cmd, sse_dir_conf *d)
+{
+    if (!d->keys) {
+        d->keys = apr_array_make(cmd->pool, 4, sizeof(sse_jwt_key *));
+    }
+    return d->keys;
+}
+
+static const char *add_jwt_key(cmd_parms *cmd, void *d_, const char *alg,
+                               const char *source, const char *kid_arg)
+{
+    sse_dir_conf *d = d_;
+    const char *kid = NULL;
+    sse_jwt_key *key;
+    const char *err;
+
+    if (kid_arg) {
+        if (strncmp(kid_arg, "kid=", 4) || !kid_arg[4]) {
+            return apr_psprintf(cmd->pool,
+                                "SSEJWTKey: third argument must be kid=ID, not '%s'",
+                                kid_arg);
+        }
+        kid = kid_arg + 4;
+    }
+    err = sse_jwt_key_load(cmd->pool, alg, source, kid, &key);
+    if (err) {
+        return apr_psprintf(cmd->pool, "SSEJWTKey: %s", err);
+    }
+    APR_ARRAY_PUSH(own_key_list(cmd, d), sse_jwt_key *) = key;
+    return NULL;
+}
+
+static const char *set_jwks_file(cmd_parms *cmd, void *d_, const char *path)
+{
+    sse_dir_conf *d = d_;
+    const char *err = sse_jwt_jwks_load(cmd->pool,
+                                        ap_server_root_relative(cmd->pool, path),
+                                        own_key_list(cmd, d));
+    if (err) {
+        return apr_psprintf(cmd->pool, "SSEJWKSFile: %s", err);
+    }
+    return NULL;
+}
+
+static const char *add_cors_origin(cmd_parms *cmd, void *d_, const char *origin)
+{
+    sse_dir_conf *d = d_;
+    apr_uri_t uri;
+
+    if (strcmp(origin, "*")
+        && (apr_uri_parse(cmd->pool, origin, &uri) != APR_SUCCESS
+            || !uri.scheme || !uri.hostname
+            || (strcasecmp(uri.scheme, "http") && strcasecmp(uri.scheme, "https"))
+            || (uri.path && *uri.path) || uri.query || uri.fragment)) {
+        return apr_psprintf(cmd->pool,
+                            "SSECORSAllowOrigin: '%s' is not an origin like https://app.example.com",
+                            origin);
+    }
+    if (!d->cors_origins) {
+        d->cors_origins = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(d->cors_origins, const char *) = origin;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Config-time check: every location that serves sse-stream or         */
+/* sse-resource must have a database, a collection, a key and a store. */
+/* Done on the parsed config tree so `apachectl -t` reports it with    */
+/* the file and line of the SetHandler.                                */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *path;         /* literal path, or the literal prefix of a regex */
+    int is_regex;
+    int has_db, has_coll, has_key, has_uri;
+    const ap_directive_t *handler;   /* SetHandler sse-stream|sse-resource */
+} section_summary;
+
+/* The literal start of a <LocationMatch> regex: "^/v1/meetings/(?<id>..." gives
+ * "/v1/meetings/", which is enough to find the <Location> blocks around it. */
+static const char *regex_literal_prefix(apr_pool_t *p, const char *re)
+{
+    const char *s = re;
+    apr_size_t n = 0;
+
+    if (*s == '"') s++;
+    if (*s != '^') return "";
+    s++;
+    while (s[n] && !strchr(".[]()*+?{}|\\$^\"", s[n])) n++;
+    return apr_pstrmemdup(p, s, n);
+}
+
+static void summarize_directives(const ap_directive_t *dir, section_summary *sum)
+{
+    for (; dir; dir = dir->next) {
+        const char *name = dir->directive;
+        if (!strcasecmp(name, "SSEDatabase"))        sum->has_db = 1;
+        else if (!strcasecmp(name, "SSECollection")) sum->has_coll = 1;
+        else if (!strcasecmp(name, "SSEJWTKey")
+                 || !strcasecmp(name, "SSEJWKSFile")) sum->has_key = 1;
+        else if (!strcasecmp(name, "SSEMongoURI"))   sum->has_uri = 1;
+        else if (!strcasecmp(name, "SetHandler")) {
+            const char *h = dir->args;
+            if (*h == '"') h++;
+            if (!strncasecmp(h, "sse-stream", 10) || !strncasecmp(h, "sse-resource", 12)) {
+                sum->handler = dir;
+            }
+        }
+        else if (!strcasecmp(name, "<If") || !strcasecmp(name, "<ElseIf")
+                 || !strcasecmp(name, "<Else") || !strcasecmp(name, "<Limit")
+                 || !strcasecmp(name, "<LimitExcept")) {
+            summarize_directives(dir->first_child, sum);
+        }
+    }
+}
+
+static void collect_sections(apr_pool_t *p, const ap_directive_t *dir,
+                             apr_array_header_t *sections, section_summary *scope)
+{
+    for (; dir; dir = dir->next) {
+        const char *name = dir->directive;
+        int is_match = !strcasecmp(name, "<LocationMatch");
+        if (is_match || !strcasecmp(name, "<Location")) {
+            section_summary *sum = apr_array_push(sections);
+            const char *args = dir->args;
+            const char *arg = ap_getword_conf(p, &args);
+            memset(sum, 0, sizeof(*sum));
+            if (is_match || *arg == '~') {
+                if (*arg == '~') arg = ap_getword_conf(p, &args);
+                sum->is_regex = 1;
+                sum->path = regex_literal_prefix(p, arg);
+            }
+            else {
+                sum->path = arg;
+            }
+            summarize_directives(dir->first_child, sum);
+        }
+        else if (!strcasecmp(name, "<IfModule") || !strcasecmp(name, "<IfDefine")
+                 || !strcasecmp(name, "<IfVersion") || !strcasecmp(name, "<IfDirective")
+                 || !strcasecmp(name, "<IfFile") || !strcasecmp(name, "<IfSection")) {
+            /* Only sections that are in force reach the tree. */
+            collect_sections(p, dir->first_child, sections, scope);
+        }
+    }
+}
+
+static int prefix_covers(const section_summary *outer, const section_summary *inner)
+{
+    return !outer->is_regex && !strncmp(inner->path, outer->path, strlen(outer->path));
+}
+
+static const char *check_scope(apr_pool_t *p, const ap_directive_t *first,
+                               const section_summary *server_level, int vhost)
+{
+    apr_array_header_t *sections = apr_array_make(p, 8, sizeof(section_summary));
+    section_summary here;
+    int i, j;
+
+    memset(&here, 0, sizeof(here));
+    summarize_directives(first, &here);
+    if (server_level) {
+        here.has_db |= server_level->has_db;
+        here.has_coll |= server_level->has_coll;
+        here.has_key |= server_level->has_key;
+        here.has_uri |= server_level->has_uri;
+    }
+    collect_sections(p, first, sections, &here);
+
+    for (i = 0; i < sections->nelts; i++) {
+        const section_summary *s = &APR_ARRAY_IDX(sections, i, section_summary);
+        section_summary eff = here;
+        const char *missing = NULL;
+
+        if (!s->handler) continue;
+        for (j = 0; j < sections->nelts; j++) {
+            const section_summary *o = &APR_ARRAY_IDX(sections, j, section_summary);
+            if (o == s || prefix_covers(o, s)) {
+                eff.has_db |= o->has_db;
+                eff.has_coll |= o->has_coll;
+                eff.has_key |= o->has_key;
+            }
+        }
+        if (!eff.has_db)        missing = "SSEDatabase";
+        else if (!eff.has_coll) missing = "SSECollection";
+        else if (!eff.has_key)  missing = "SSEJWTKey (or SSEJWKSFile)";
+        else if (!eff.has_uri)  missing = "SSEMongoURI";
+        if (missing) {
+            return apr_psprintf(p, "%s:%d: SetHandler %s is used but no %s applies "
+                                "to this location%s",
+                                s->handler->filename, s->handler->line_num,
+                                s->handler->args, missing,
+                                vhost ? " (in this <VirtualHost>)" : "");
+        }
+    }
+    return NULL;
+}
+
+static int sse_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    const ap_directive_t *dir;
+    section_summary top;
+    const char *err;
+
+    memset(&top, 0, sizeof(top));
+    summarize_directives(ap_conftree, &top);
+    err = check_scope(ptemp, ap_conftree, NULL, 0);
+    for (dir = ap_conftree; !err && dir; dir = dir->next) {
+        if (!strcasecmp(dir->directive, "<VirtualHost")) {
+            err = check_scope(ptemp, dir->first_child, &top, 1);
+        }
+    }
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "mod_sse: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hooks                                                               */
+/* ------------------------------------------------------------------ */
+
+static void sse_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    sse_store_child_init(pchild, s);
+    sse_stream_child_init(pchild, s);
+}
+
+static void sse_child_stopping(apr_pool_t *pchild, int graceful)
+{
+    sse_stream_child_stopping();
+}
+
+static int sse_handler(request_rec *r)
+{
+    if (!r->handler || strncmp(r->handler, "sse-", 4)) {
+        return DECLINED;
+    }
+    if (!strcmp(r->handler, "sse-stream")) {
+        return sse_stream_handler(r);
+    }
+    if (!strcmp(r->handler, "sse-resource")) {
+        return sse_resource_handler(r);
+    }
+    if (!strcmp(r->handler, "sse-health")) {
+        return sse_health_handler(r);
+    }
+    return DECLINED;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    ap_hook_check_config(sse_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(sse_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_stopping(sse_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(sse_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Directive table                                                     */
+/* ------------------------------------------------------------------ */
+
+#define DIR_CONF (RSRC_CONF | ACCESS_CONF)
+
+static const command_rec sse_cmds[] = {
+    AP_INIT_TAKE1("SSEMongoURI", set_mongo_uri, NULL, RSRC_CONF,
+        "MongoDB connection string; one client pool per child process"),
+    AP_INIT_TAKE1("SSEDatabase", set_string,
+        (void *)APR_OFFSETOF(sse_dir_conf, database), DIR_CONF,
+        "Database holding the documents"),
+    AP_INIT_TAKE1("SSECollection", set_string,
+        (void *)APR_OFFSETOF(sse_dir_conf, collection), DIR_CONF,
+        "Collection holding the documents"),
+    AP_INIT_TAKE1("SSEIdFrom", set_string,
+        (void *)APR_OFFSETOF(sse_dir_conf, id_from), DIR_CONF,
+        "Request variable holding the document id (default MATCH_ID)"),
+    AP_INIT_TAKE1("SSEIdField", set_string,
+        (void *)APR_OFFSETOF(sse_dir_conf, id_field), DIR_CONF,
+        "Document field the id is matched against (default _id)"),
+    AP_INIT_TAKE1("SSEIdType", set_id_type, NULL, DIR_CONF,
+        "auto | string | objectid | int: how the id is typed (default auto)"),
+    AP_INIT_ITERATE("SSEFields", add_field, NULL, DIR_CONF,
+        "Fields sent to clients (default: the whole document)"),
+    AP_INIT_TAKE1("SSEVersionField", set_string,
+        (void *)APR_OFFSETOF(sse_dir_conf, version_field), DIR_CONF,
+        "Field whose value is the version (event id, ETag); default a hash"),
+    AP_INIT_TAKE1("SSEOwnerField", set_string,
+        (void *)APR_OFFSETOF(sse_dir_conf, owner_field), DIR_CONF,
+        "Document field that must equal (or contain) the token's owner claim"),
+    AP_INIT_TAKE1("SSEOwnerClaim", set_string,
+        (void *)APR_OFFSETOF(sse_dir_conf, owner_claim), DIR_CONF,
+        "Token claim compared with SSEOwnerField (default sub)"),
+    AP_INIT_TAKE1("SSEPollInterval", set_duration, NULL, DIR_CONF,
+        "How often the store is polled: 3, 3s, 500ms (default 3s, at least 100ms)"),
+    AP_INIT_TAKE1("SSEKeepalive", set_duration, NULL, DIR_CONF,
+        "Idle time after which a comment is written (default 15s)"),
+    AP_INIT_TAKE1("SSEMaxLifetime", set_duration, NULL, DIR_CONF,
+        "Stream lifetime before connectionLost max_lifetime; 0 = never (default 1h)"),
+    AP_INIT_TAKE1("SSEJWTLeeway", set_duration, NULL, DIR_CONF,
+        "Clock skew allowed for exp, nbf and iat (default 30s)"),
+    AP_INIT_TAKE1("SSERetry", set_retry, NULL, DIR_CONF,
+        "Milliseconds sent as retry: at stream start (default 5000)"),
+    AP_INIT_TAKE1("SSEEmit", set_emit, NULL, DIR_CONF,
+        "changes | always: send status only on change, or on every poll"),
+    AP_INIT_TAKE23("SSEJWTKey", add_jwt_key, NULL, DIR_CONF,
+        "alg file:/path|env:NAME [kid=ID]: a token verification key (repeatable)"),
+    AP_INIT_TAKE1("SSEJWKSFile", set_jwks_file, NULL, DIR_CONF,
+        "JWK Set file; each key needs kid and alg"),
+    AP_INIT_TAKE1("SSEJWTIssuer", set_string,
+        (void *)APR_OFFSETOF(sse_dir_conf, issuer), DIR_CONF,
+        "Required iss claim"),
+    AP_INIT_TAKE1("SSEJWTAudience", set_string,
+        (void *)APR_OFFSETOF(sse_dir_conf, audience), DIR_CONF,
+        "Required aud claim (string or array in the token)"),
+    AP_INIT_TAKE1("SSETokenQueryParam", set_string,
+        (void *)APR_OFFSETOF(sse_dir_conf, token_query_param), DIR_CONF,
+        "Also accept the token from this query parameter (off by default)"),
+    AP_INIT_ITERATE("SSECORSAllowOrigin", add_cors_origin, NULL, DIR_CONF,
+        "Origins allowed to read the stream and resource cross-origin"),
+    { NULL }
+};
+
+AP_DECLARE_MODULE(sse) = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_server_conf,
+    merge_server_conf,
+    sse_cmds,
+    register_hooks,
+#ifdef AP_MODULE_FLAG_NONE
+    AP_MODULE_FLAG_NONE
+#endif
+};

@@ -1,0 +1,151 @@
+/* sse_auth.c: bearer token extraction (RFC 6750), verification through
+ * sse_jwt, and the owner check. Failures are logged with the reason and the
+ * client address, never with the token. */
+#include "httpd.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "apr_strings.h"
+
+#include "sse_auth.h"
+#include "sse_http.h"
+
+APLOG_USE_MODULE(sse);
+
+/* Token from `Authorization: Bearer <token>`; NULL when there is none.
+ * Sets *bad when an Authorization header is present but malformed. */
+static const char *token_from_header(request_rec *r, int *scheme_seen)
+{
+    const char *h = apr_table_get(r->headers_in, "Authorization");
+
+    *scheme_seen = 0;
+    if (!h) return NULL;
+    while (*h == ' ') h++;
+    if (strncasecmp(h, "Bearer", 6) || (h[6] != ' ' && h[6] != '\0')) {
+        return NULL;
+    }
+    *scheme_seen = 1;
+    h += 6;
+    while (*h == ' ') h++;
+    return *h ? h : NULL;
+}
+
+static const char *token_from_query(request_rec *r, const sse_dir_conf *d)
+{
+    const char *args = r->args;
+    apr_size_t nlen;
+
+    if (!d->token_query_param || !args) return NULL;
+    nlen = strlen(d->token_query_param);
+    while (*args) {
+        const char *end = strchr(args, '&');
+        apr_size_t len = end ? (apr_size_t)(end - args) : strlen(args);
+        if (len > nlen && args[nlen] == '=' && !strncmp(args, d->token_query_param, nlen)) {
+            char *value = apr_pstrmemdup(r->pool, args + nlen + 1, len - nlen - 1);
+            if (ap_unescape_urlencoded(value) != OK) return "";
+            return value;
+        }
+        args += len;
+        if (*args == '&') args++;
+    }
+    return NULL;
+}
+
+int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
+                          sse_jwt_claims *claims)
+{
+    int scheme_seen;
+    const char *from_header = token_from_header(r, &scheme_seen);
+    const char *from_query = token_from_query(r, d);
+    const char *token = from_header ? from_header : from_query;
+    sse_jwt_policy policy;
+    const char *reason;
+
+    if (from_header && from_query) {
+        /* RFC 6750 section 2: one method per request */
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       "Bearer realm=\"sse\", error=\"invalid_request\", "
+                       "error_description=\"token sent twice\"");
+        sse_http_json_error(r, HTTP_BAD_REQUEST, "invalid_request",
+                            "send the token in one place only");
+        return DONE;
+    }
+    if (!token) {
+        if (scheme_seen) {
+            sse_http_unauthorized(r, "malformed token");
+        }
+        else {
+            sse_http_unauthorized(r, NULL);
+        }
+        return DONE;
+    }
+    if (!d->keys || d->keys->nelts == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "mod_sse: no SSEJWTKey or SSEJWKSFile applies to %s", r->uri);
+        sse_http_json_error(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
+                            "no token keys configured");
+        return DONE;
+    }
+
+    policy.issuer = d->issuer;
+    policy.audience = d->audience;
+    policy.leeway = sse_conf_leeway(d);
+    reason = sse_jwt_verify(r->pool, d->keys, &policy, token, apr_time_now(), claims);
+    if (reason) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "mod_sse: token rejected: %s", reason);
+        sse_http_unauthorized(r, reason);
+        return DONE;
+    }
+    return OK;
+}
+
+/* Text of an owner value: strings as they are, ObjectIds as hex, integers in
+ * decimal. Other types never match a claim. */
+static int owner_value_matches(const bson_iter_t *it, const char *claim)
+{
+    char buf[32];
+
+    switch (bson_iter_type(it)) {
+    case BSON_TYPE_UTF8: {
+        uint32_t len;
+        const char *s = bson_iter_utf8(it, &len);
+        return len == strlen(claim) && !memcmp(s, claim, len);
+    }
+    case BSON_TYPE_OID: {
+        char hex[25];
+        bson_oid_to_string(bson_iter_oid(it), hex);
+        return !strcasecmp(hex, claim);
+    }
+    case BSON_TYPE_INT32:
+        apr_snprintf(buf, sizeof(buf), "%d", bson_iter_int32(it));
+        return !strcmp(buf, claim);
+    case BSON_TYPE_INT64:
+        apr_snprintf(buf, sizeof(buf), "%" APR_INT64_T_FMT, (apr_int64_t)bson_iter_int64(it));
+        return !strcmp(buf, claim);
+    default:
+        return 0;
+    }
+}
+
+int sse_auth_may_see(const sse_dir_conf *d, const sse_jwt_claims *claims,
+                     const bson_t *stored)
+{
+    const char *claim;
+    bson_iter_t root, it;
+
+    if (!d->owner_field) return 1;
+    claim = claims->claims ? apr_table_get(claims->claims, sse_conf_owner_claim(d)) : NULL;
+    if (!claim || !bson_iter_init(&root, stored)
+        || !bson_iter_find_descendant(&root, d->owner_field, &it)) {
+        return 0;
+    }
+    if (BSON_ITER_HOLDS_ARRAY(&it)) {
+        bson_iter_t child;
+        if (!bson_iter_recurse(&it, &child)) return 0;
+        while (bson_iter_next(&child)) {
+            if (owner_value_matches(&child, claim)) return 1;
+        }
+        return 0;
+    }
+    return owner_value_matches(&it, claim);
+}

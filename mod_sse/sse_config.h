@@ -1,0 +1,64 @@
+/* sse_config.h: the configuration mod_sse reads from httpd.conf.
+ *
+ * One server config (the store URI) and one per-directory config that is
+ * merged <Location> by <Location>, inner wins. Every field is decided at
+ * configuration time, keys included; requests only read it.
+ */
+#ifndef SSE_CONFIG_H
+#define SSE_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_tables.h"
+
+#include "sse_jwt.h"
+
+extern module AP_MODULE_DECLARE_DATA sse_module;
+
+#define SSE_UNSET (-1)
+
+typedef enum {
+    SSE_ID_AUTO = 0,     /* 24 hex chars are an ObjectId, anything else a string */
+    SSE_ID_STRING,
+    SSE_ID_OBJECTID,
+    SSE_ID_INT
+} sse_id_type;
+
+typedef struct {
+    const char *mongo_uri;
+} sse_server_conf;
+
+typedef struct {
+    const char *database;
+    const char *collection;
+    const char *id_from;            /* env var holding the id */
+    const char *id_field;
+    int id_type;                    /* sse_id_type or SSE_UNSET */
+    apr_array_header_t *fields;     /* const char *; NULL = whole document */
+    const char *version_field;
+    const char *owner_field;
+    const char *owner_claim;
+    apr_interval_time_t poll_interval;
+    apr_interval_time_t keepalive;
+    apr_interval_time_t max_lifetime;   /* 0 = never */
+    apr_interval_time_t leeway;
+    long retry_ms;
+    int emit_always;                /* 0, 1 or SSE_UNSET */
+    apr_array_header_t *keys;       /* sse_jwt_key *; NULL = unset */
+    const char *issuer;
+    const char *audience;
+    const char *token_query_param;
+    apr_array_header_t *cors_origins;   /* const char * */
+} sse_dir_conf;
+
+/* The effective values, with defaults applied where a directive was unset. */
+const char *sse_conf_id_from(const sse_dir_conf *d);
+const char *sse_conf_id_field(const sse_dir_conf *d);
+const char *sse_conf_owner_claim(const sse_dir_conf *d);
+apr_interval_time_t sse_conf_poll_interval(const sse_dir_conf *d);
+apr_interval_time_t sse_conf_keepalive(const sse_dir_conf *d);
+apr_interval_time_t sse_conf_max_lifetime(const sse_dir_conf *d);
+apr_interval_time_t sse_conf_leeway(const sse_dir_conf *d);
+long sse_conf_retry_ms(const sse_dir_conf *d);
+
+#endif

@@ -1,0 +1,312 @@
+/* sse_store.c: MongoDB through libmongoc, behind sse_store.h.
+ *
+ * Pools do not survive fork(), so each child builds its own in child_init:
+ * one mongoc_client_pool_t per distinct SSEMongoURI for polls, and a second,
+ * tighter one for health checks so /health/ready answers within a second
+ * whatever the URI's serverSelectionTimeoutMS is. A client is popped per
+ * operation and pushed back at once, as libmongoc's example-pool.c does.
+ * The pool table is built before any request thread runs and is read-only
+ * afterwards.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_hash.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include <errno.h>
+
+#include <mongoc/mongoc.h>
+
+#include "sse_store.h"
+
+APLOG_USE_MODULE(sse);
+
+#define HEALTH_TIMEOUT_MS 1000
+
+typedef struct {
+    mongoc_client_pool_t *polls;
+    mongoc_client_pool_t *health;
+} store_pools;
+
+/* Per-process: built in child_init, read-only afterwards. */
+static apr_hash_t *child_pools;
+static server_rec *log_server;
+
+static void log_from_mongoc(mongoc_log_level_t level, const char *domain,
+                            const char *message, void *data)
+{
+    int aplevel;
+
+    switch (level) {
+    case MONGOC_LOG_LEVEL_ERROR:
+    case MONGOC_LOG_LEVEL_CRITICAL: aplevel = APLOG_ERR; break;
+    case MONGOC_LOG_LEVEL_WARNING:  aplevel = APLOG_WARNING; break;
+    case MONGOC_LOG_LEVEL_MESSAGE:
+    case MONGOC_LOG_LEVEL_INFO:     aplevel = APLOG_INFO; break;
+    default:                        aplevel = APLOG_TRACE2; break;
+    }
+    if (log_server && APLOG_IS_LEVEL(log_server, aplevel)) {
+        ap_log_error(APLOG_MARK, aplevel, 0, log_server, "mongoc %s: %s",
+                     domain, message);
+    }
+}
+
+static apr_status_t destroy_pools(void *data)
+{
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(NULL, child_pools); hi; hi = apr_hash_next(hi)) {
+        store_pools *sp = apr_hash_this_val(hi);
+        mongoc_client_pool_destroy(sp->polls);
+        mongoc_client_pool_destroy(sp->health);
+    }
+    child_pools = NULL;
+    log_server = NULL;
+    mongoc_log_set_handler(NULL, NULL);
+    mongoc_cleanup();
+    return APR_SUCCESS;
+}
+
+static mongoc_client_pool_t *make_pool(server_rec *s, const char *uri_text, int health)
+{
+    bson_error_t error;
+    mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_text, &error);
+    mongoc_client_pool_t *pool;
+
+    if (!uri) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "mod_sse: SSEMongoURI rejected by libmongoc: %s", error.message);
+        return NULL;
+    }
+    if (health) {
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, HEALTH_TIMEOUT_MS);
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, HEALTH_TIMEOUT_MS);
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, HEALTH_TIMEOUT_MS);
+    }
+    if (!mongoc_uri_get_option_as_utf8(uri, MONGOC_URI_APPNAME, NULL)) {
+        mongoc_uri_set_appname(uri, health ? "mod_sse-health" : "mod_sse");
+    }
+    pool = mongoc_client_pool_new(uri);
+    mongoc_uri_destroy(uri);
+    if (pool) {
+        mongoc_client_pool_set_error_api(pool, MONGOC_ERROR_API_VERSION_2);
+    }
+    return pool;
+}
+
+void sse_store_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    server_rec *vs;
+
+    mongoc_init();
+    log_server = s;
+    mongoc_log_set_handler(log_from_mongoc, NULL);
+    child_pools = apr_hash_make(pchild);
+
+    for (vs = s; vs; vs = vs->next) {
+        const sse_server_conf *conf = ap_get_module_config(vs->module_config, &sse_module);
+        store_pools *sp;
+
+        if (!conf->mongo_uri || apr_hash_get(child_pools, conf->mongo_uri, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        sp = apr_pcalloc(pchild, sizeof(*sp));
+        sp->polls = make_pool(vs, conf->mongo_uri, 0);
+        sp->health = make_pool(vs, conf->mongo_uri, 1);
+        if (!sp->polls || !sp->health) {
+            if (sp->polls) mongoc_client_pool_destroy(sp->polls);
+            if (sp->health) mongoc_client_pool_destroy(sp->health);
+            continue;
+        }
+        apr_hash_set(child_pools, conf->mongo_uri, APR_HASH_KEY_STRING, sp);
+    }
+    apr_pool_cleanup_register(pchild, NULL, destroy_pools, apr_pool_cleanup_null);
+}
+
+static store_pools *pools_for(server_rec *s, const char **error)
+{
+    const sse_server_conf *conf = ap_get_module_config(s->module_config, &sse_module);
+    store_pools *sp = NULL;
+
+    if (!conf->mongo_uri) {
+        *error = "no SSEMongoURI for this server";
+    }
+    else if (!child_pools
+             || !(sp = apr_hash_get(child_pools, conf->mongo_uri, APR_HASH_KEY_STRING))) {
+        *error = "no client pool for SSEMongoURI";
+    }
+    return sp;
+}
+
+static int is_hex24(const char *id)
+{
+    int i;
+    for (i = 0; i < 24; i++) {
+        if (!apr_isxdigit(id[i])) return 0;
+    }
+    return id[24] == '\0';
+}
+
+/* The id as a typed BSON value. Returns 0 when the id cannot be of the
+ * configured type, which can only mean "no such document". */
+static int append_typed_id(bson_t *filter, const char *field, int type, const char *id)
+{
+    bson_oid_t oid;
+
+    if (type == SSE_ID_OBJECTID || (type != SSE_ID_STRING && type != SSE_ID_INT && is_hex24(id))) {
+        if (!is_hex24(id)) return 0;
+        bson_oid_init_from_string(&oid, id);
+        return BSON_APPEND_OID(filter, field, &oid);
+    }
+    if (type == SSE_ID_INT) {
+        char *end;
+        apr_int64_t n;
+        errno = 0;
+        n = apr_strtoi64(id, &end, 10);
+        if (!*id || *end || errno || !(apr_isdigit(*id) || *id == '-')) return 0;
+        if (n >= INT32_MIN && n <= INT32_MAX) {
+            return BSON_APPEND_INT32(filter, field, (int32_t)n);
+        }
+        return BSON_APPEND_INT64(filter, field, n);
+    }
+    return BSON_APPEND_UTF8(filter, field, id);
+}
+
+static apr_status_t destroy_bson(void *doc)
+{
+    bson_destroy(doc);
+    return APR_SUCCESS;
+}
+
+static bson_t *pool_bson_copy(apr_pool_t *p, const bson_t *src)
+{
+    bson_t *doc = bson_copy(src);
+    apr_pool_cleanup_register(p, doc, destroy_bson, apr_pool_cleanup_null);
+    return doc;
+}
+
+static int field_listed(const apr_array_header_t *fields, const char *key)
+{
+    int i;
+    apr_size_t klen = strlen(key);
+
+    if (!strcmp(key, "_id")) return 1;
+    for (i = 0; i < fields->nelts; i++) {
+        const char *f = APR_ARRAY_IDX(fields, i, const char *);
+        if (!strncmp(f, key, klen) && (f[klen] == '\0' || f[klen] == '.')) return 1;
+    }
+    return 0;
+}
+
+/* What clients see: the SSEFields (and _id), never the extra fields that
+ * were fetched only to check the owner or read the version. */
+static bson_t *visible_part(apr_pool_t *p, const sse_dir_conf *d, bson_t *stored)
+{
+    bson_t *visible;
+    bson_iter_t it;
+
+    if (!d->fields) return stored;
+    visible = bson_new();
+    apr_pool_cleanup_register(p, visible, destroy_bson, apr_pool_cleanup_null);
+    if (bson_iter_init(&it, stored)) {
+        while (bson_iter_next(&it)) {
+            if (field_listed(d->fields, bson_iter_key(&it))) {
+                bson_append_iter(visible, bson_iter_key(&it), -1, &it);
+            }
+        }
+    }
+    return visible;
+}
+
+static void build_projection(bson_t *projection, const sse_dir_conf *d)
+{
+    int i;
+
+    for (i = 0; i < d->fields->nelts; i++) {
+        BSON_APPEND_INT32(projection, APR_ARRAY_IDX(d->fields, i, const char *), 1);
+    }
+    if (d->owner_field && !field_listed(d->fields, d->owner_field)) {
+        BSON_APPEND_INT32(projection, d->owner_field, 1);
+    }
+    if (d->version_field && !field_listed(d->fields, d->version_field)) {
+        BSON_APPEND_INT32(projection, d->version_field, 1);
+    }
+}
+
+sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
+                                 const sse_dir_conf *d, const char *id,
+                                 sse_store_doc *doc, const char **error)
+{
+    store_pools *sp = pools_for(s, error);
+    mongoc_client_t *client;
+    mongoc_collection_t *coll;
+    mongoc_cursor_t *cursor;
+    const bson_t *found;
+    bson_t filter = BSON_INITIALIZER;
+    bson_t opts = BSON_INITIALIZER;
+    bson_error_t err;
+    sse_store_status status;
+    int type = d->id_type == SSE_UNSET ? SSE_ID_AUTO : d->id_type;
+
+    doc->stored = doc->visible = NULL;
+    if (!sp) return SSE_STORE_UNAVAILABLE;
+    if (!d->database || !d->collection) {
+        *error = "SSEDatabase/SSECollection not set for this location";
+        return SSE_STORE_UNAVAILABLE;
+    }
+    if (!append_typed_id(&filter, sse_conf_id_field(d), type, id)) {
+        bson_destroy(&filter);
+        return SSE_STORE_NOT_FOUND;
+    }
+    BSON_APPEND_INT64(&opts, "limit", 1);
+    BSON_APPEND_BOOL(&opts, "singleBatch", true);
+    if (d->fields) {
+        bson_t projection;
+        BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &projection);
+        build_projection(&projection, d);
+        bson_append_document_end(&opts, &projection);
+    }
+
+    client = mongoc_client_pool_pop(sp->polls);
+    coll = mongoc_client_get_collection(client, d->database, d->collection);
+    cursor = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+    if (mongoc_cursor_next(cursor, &found)) {
+        doc->stored = pool_bson_copy(p, found);
+        doc->visible = visible_part(p, d, doc->stored);
+        status = SSE_STORE_FOUND;
+    }
+    else if (mongoc_cursor_error(cursor, &err)) {
+        *error = apr_pstrdup(p, err.message);
+        status = SSE_STORE_UNAVAILABLE;
+    }
+    else {
+        status = SSE_STORE_NOT_FOUND;
+    }
+    mongoc_cursor_destroy(cursor);
+    mongoc_collection_destroy(coll);
+    mongoc_client_pool_push(sp->polls, client);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    return status;
+}
+
+int sse_store_ping(apr_pool_t *p, server_rec *s, const char **error)
+{
+    store_pools *sp = pools_for(s, error);
+    mongoc_client_t *client;
+    bson_t cmd = BSON_INITIALIZER;
+    bson_error_t err;
+    int ok;
+
+    if (!sp) return 0;
+    BSON_APPEND_INT32(&cmd, "ping", 1);
+    client = mongoc_client_pool_pop(sp->health);
+    ok = mongoc_client_command_simple(client, "admin", &cmd, NULL, NULL, &err);
+    mongoc_client_pool_push(sp->health, client);
+    bson_destroy(&cmd);
+    if (!ok) {
+        *error = apr_pstrdup(p, err.message);
+    }
+    return ok;
+}

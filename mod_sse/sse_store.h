@@ -1,0 +1,38 @@
+/* sse_store.h: the document store as the stream and REST see it: fetch one
+ * document by id, or ping. The stream code does not know it is MongoDB;
+ * sse_store.c is the only file that talks to libmongoc.
+ */
+#ifndef SSE_STORE_H
+#define SSE_STORE_H
+
+#include "httpd.h"
+#include <bson/bson.h>
+
+#include "sse_config.h"
+
+typedef enum {
+    SSE_STORE_FOUND,
+    SSE_STORE_NOT_FOUND,
+    SSE_STORE_UNAVAILABLE
+} sse_store_status;
+
+typedef struct {
+    bson_t *stored;      /* as stored, with the owner and version fields */
+    bson_t *visible;     /* what clients may see (SSEFields), same as stored without it */
+} sse_store_doc;
+
+/* Creates this child's client pools (one per distinct SSEMongoURI) and routes
+ * libmongoc's log into the error log. Everything is released with pchild. */
+void sse_store_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* Fetches the document whose SSEIdField equals `id` (typed per SSEIdType;
+ * never parsed as JSON or an operator). The documents live as long as p.
+ * On SSE_STORE_UNAVAILABLE, *error says why. */
+sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
+                                 const sse_dir_conf *d, const char *id,
+                                 sse_store_doc *doc, const char **error);
+
+/* One `ping`, bounded to about a second. */
+int sse_store_ping(apr_pool_t *p, server_rec *s, const char **error);
+
+#endif

@@ -1,0 +1,352 @@
+/* sse_stream.c: the `sse-stream` handler, the per-stream baton and the one
+ * poll step.
+ *
+ * The handler authenticates, does the first poll itself (so a missing
+ * document is a 404 and a dead store a 503, not a 200 that dies), writes the
+ * headers and the opening events, and then ticks sse_stream_step() until it
+ * says the stream is over. Each tick allocates only from a subpool that is
+ * cleared at the start of the next one, so a stream's memory stays flat
+ * however long it lives.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_mpm.h"
+#include "util_filter.h"
+#include "apr_strings.h"
+
+#include <unistd.h>
+
+#include "sse_auth.h"
+#include "sse_config.h"
+#include "sse_event.h"
+#include "sse_http.h"
+#include "sse_json.h"
+#include "sse_store.h"
+#include "sse_stream.h"
+
+APLOG_USE_MODULE(sse);
+
+#define VERSION_MAX 256
+/* How often a sleeping blocking stream looks at the stop flag and socket. */
+#define BLOCKING_NAP apr_time_from_msec(200)
+
+struct sse_stream {
+    request_rec *r;
+    const sse_dir_conf *d;
+    const char *id;
+    const sse_jwt_claims *claims;
+    apr_time_t started;
+    apr_time_t token_deadline;      /* exp + leeway */
+    apr_time_t next_poll;
+    apr_time_t last_write;
+    apr_pool_t *tick;               /* cleared at every step */
+    apr_bucket_brigade *out;
+    apr_bucket_brigade *in;
+    int store_down;                 /* an error event went out for this outage */
+    int have_version;
+    char version[VERSION_MAX + 1];
+};
+
+/* Per-process: set once when this child is told to stop. */
+static volatile int child_is_stopping;
+
+void sse_stream_child_stopping(void)
+{
+    child_is_stopping = 1;
+}
+
+int sse_stream_server_stopping(void)
+{
+    int state;
+
+    if (child_is_stopping) return 1;
+    if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
+        && state == AP_MPMQ_STOPPING) {
+        return 1;
+    }
+    return 0;
+}
+
+void sse_stream_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    child_is_stopping = 0;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 "mod_sse: streams run in blocking mode (one worker thread each)");
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+static void queue(sse_stream *s, const char *text)
+{
+    apr_brigade_puts(s->out, NULL, NULL, text);
+}
+
+/* Sends what was queued, with a FLUSH so it reaches the socket now.
+ * Returns 0 when the client is gone or the write timed out. */
+static int flush_out(sse_stream *s, apr_time_t now)
+{
+    conn_rec *c = s->r->connection;
+    apr_status_t rv;
+
+    APR_BRIGADE_INSERT_TAIL(s->out, apr_bucket_flush_create(c->bucket_alloc));
+    rv = ap_pass_brigade(s->r->output_filters, s->out);
+    apr_brigade_cleanup(s->out);
+    s->last_write = now;
+    if (rv != APR_SUCCESS || c->aborted) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, s->r,
+                      "mod_sse: stream for %s ended: client gone or not reading", s->id);
+        return 0;
+    }
+    return 1;
+}
+
+static void queue_connection_lost(sse_stream *s, const char *reason, int reconnect)
+{
+    queue(s, sse_event_format(s->tick, "connectionLost", NULL,
+                              apr_psprintf(s->tick, "{\"reason\":\"%s\",\"reconnect\":%s}",
+                                           reason, reconnect ? "true" : "false")));
+}
+
+static sse_step_result end_stream(sse_stream *s, const char *reason, int reconnect,
+                                  apr_time_t now)
+{
+    queue_connection_lost(s, reason, reconnect);
+    flush_out(s, now);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, s->r,
+                  "mod_sse: stream for %s ended: %s", s->id, reason);
+    return SSE_STEP_DONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* The step                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A non-blocking peek at the client connection: EOF or an error means the
+ * client has gone, so it costs no more store queries. */
+static int client_gone(sse_stream *s)
+{
+    conn_rec *c = s->r->connection;
+    apr_status_t rv;
+    int gone = 0;
+
+    if (c->aborted) return 1;
+    rv = ap_get_brigade(c->input_filters, s->in, AP_MODE_SPECULATIVE,
+                        APR_NONBLOCK_READ, 1);
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        gone = 0;
+    }
+    else if (rv != APR_SUCCESS) {
+        gone = 1;
+    }
+    else {
+        gone = APR_BRIGADE_EMPTY(s->in)
+               || APR_BUCKET_IS_EOS(APR_BRIGADE_FIRST(s->in));
+    }
+    apr_brigade_cleanup(s->in);
+    return gone;
+}
+
+/* Writes `status` for a document when it is new to this client. */
+static void queue_document(sse_stream *s, const sse_store_doc *doc)
+{
+    const char *json = sse_json_render(s->tick, doc->visible);
+    const char *version = sse_version_of(s->tick, doc->stored, s->d->version_field, json);
+    int changed = !s->have_version || strcmp(version, s->version) != 0;
+
+    if (changed || s->d->emit_always == 1 || s->store_down) {
+        queue(s, sse_event_format(s->tick, "status", version, json));
+    }
+    apr_cpystrn(s->version, version, sizeof(s->version));
+    s->have_version = 1;
+    s->store_down = 0;
+}
+
+static void queue_store_error(sse_stream *s, const char *why)
+{
+    long interval_ms = (long)apr_time_as_msec(sse_conf_poll_interval(s->d));
+
+    if (s->store_down) return;      /* one error event per outage */
+    s->store_down = 1;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, s->r,
+                  "mod_sse: store unavailable while streaming %s: %s", s->id, why);
+    queue(s, sse_event_format(s->tick, "error", NULL,
+                              apr_psprintf(s->tick,
+                                           "{\"code\":\"store_unavailable\",\"message\":%s,"
+                                           "\"retryInMs\":%ld}",
+                                           sse_http_json_string(s->tick, why), interval_ms)));
+}
+
+static apr_time_t earliest(apr_time_t a, apr_time_t b)
+{
+    return a < b ? a : b;
+}
+
+sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
+{
+    apr_interval_time_t lifetime = sse_conf_max_lifetime(s->d);
+    apr_interval_time_t keepalive = sse_conf_keepalive(s->d);
+    int wrote = 0;
+
+    apr_pool_clear(s->tick);
+
+    if (client_gone(s)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, s->r,
+                      "mod_sse: stream for %s ended: client disconnected", s->id);
+        return SSE_STEP_DONE;
+    }
+    if (sse_stream_server_stopping()) {
+        return end_stream(s, "shutdown", 1, now);
+    }
+    if (lifetime > 0 && now >= s->started + lifetime) {
+        return end_stream(s, "max_lifetime", 1, now);
+    }
+    if (now >= s->token_deadline) {
+        return end_stream(s, "token_expired", 0, now);
+    }
+
+    if (now >= s->next_poll) {
+        sse_store_doc doc;
+        const char *why = NULL;
+        sse_store_status st = sse_store_fetch(s->tick, s->r->server, s->d, s->id, &doc, &why);
+
+        if (st == SSE_STORE_FOUND && sse_auth_may_see(s->d, s->claims, doc.stored)) {
+            queue_document(s, &doc);
+        }
+        else if (st == SSE_STORE_UNAVAILABLE) {
+            queue_store_error(s, why ? why : "store unavailable");
+        }
+        else {
+            return end_stream(s, "not_found", 0, now);
+        }
+        /* Keep the cadence; after a long stall, start again from now. */
+        s->next_poll += sse_conf_poll_interval(s->d);
+        if (s->next_poll <= now) {
+            s->next_poll = now + sse_conf_poll_interval(s->d);
+        }
+        wrote = !APR_BRIGADE_EMPTY(s->out);
+    }
+    if (!wrote && now - s->last_write >= keepalive) {
+        queue(s, sse_event_comment(s->tick, "ping"));
+        wrote = 1;
+    }
+    if (wrote && !flush_out(s, now)) {
+        return SSE_STEP_DONE;
+    }
+
+    *next = earliest(s->next_poll, s->last_write + keepalive);
+    *next = earliest(*next, s->token_deadline);
+    if (lifetime > 0) {
+        *next = earliest(*next, s->started + lifetime);
+    }
+    return SSE_STEP_AGAIN;
+}
+
+/* ------------------------------------------------------------------ */
+/* The handler                                                         */
+/* ------------------------------------------------------------------ */
+
+static void run_blocking(sse_stream *s)
+{
+    apr_time_t next, now = apr_time_now();
+
+    while (sse_stream_step(s, now, &next) == SSE_STEP_AGAIN) {
+        /* Nap in short slices so a graceful stop is seen promptly. */
+        while ((now = apr_time_now()) < next && !sse_stream_server_stopping()
+               && !s->r->connection->aborted) {
+            apr_sleep(earliest(next - now, BLOCKING_NAP));
+        }
+        now = apr_time_now();
+    }
+}
+
+static const char *instance_name(request_rec *r)
+{
+    return apr_psprintf(r->pool, "%s:%u:%ld", r->server->server_hostname,
+                        (unsigned)r->connection->local_addr->port, (long)getpid());
+}
+
+int sse_stream_handler(request_rec *r)
+{
+    const sse_dir_conf *d = ap_get_module_config(r->per_dir_config, &sse_module);
+    sse_jwt_claims *claims = apr_pcalloc(r->pool, sizeof(*claims));
+    sse_stream *s;
+    sse_store_doc doc;
+    sse_store_status st;
+    const char *id, *why = NULL, *last_id;
+    apr_time_t now;
+
+    if (sse_http_cors(r, d, "GET")) {
+        return OK;
+    }
+    if (r->method_number != M_GET || r->header_only) {
+        return sse_http_method_not_allowed(r, "GET");
+    }
+    id = apr_table_get(r->subprocess_env, sse_conf_id_from(d));
+    if (!id || !*id) {
+        return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
+    }
+    if (sse_auth_authenticate(r, d, claims) != OK) {
+        return OK;
+    }
+
+    st = sse_store_fetch(r->pool, r->server, d, id, &doc, &why);
+    if (st == SSE_STORE_UNAVAILABLE) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "mod_sse: store unavailable, stream for %s refused: %s", id, why);
+        return sse_http_unavailable(r, sse_conf_poll_interval(d), "the store is unavailable");
+    }
+    if (st == SSE_STORE_NOT_FOUND || !sse_auth_may_see(d, claims, doc.stored)) {
+        return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
+    }
+
+    now = apr_time_now();
+    s = apr_pcalloc(r->pool, sizeof(*s));
+    s->r = r;
+    s->d = d;
+    s->id = id;
+    s->claims = claims;
+    s->started = now;
+    s->token_deadline = apr_time_from_sec(claims->exp) + sse_conf_leeway(d);
+    s->next_poll = now + sse_conf_poll_interval(d);
+    s->last_write = now;
+    s->out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    s->in = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_pool_create(&s->tick, r->pool);
+    apr_pool_tag(s->tick, "sse_tick");
+
+    last_id = sse_event_last_id(apr_table_get(r->headers_in, "Last-Event-ID"));
+    if (last_id) {
+        apr_cpystrn(s->version, last_id, sizeof(s->version));
+        s->have_version = 1;
+    }
+
+    ap_set_content_type(r, "text/event-stream; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
+    apr_table_unset(r->headers_out, "Content-Length");
+    apr_table_setn(r->subprocess_env, "no-gzip", "1");
+    r->status = HTTP_OK;
+
+    queue(s, sse_event_retry(s->tick, sse_conf_retry_ms(d)));
+    queue(s, sse_event_format(s->tick, "connected", NULL,
+             apr_psprintf(s->tick,
+                          "{\"resource\":%s,\"pollInterval\":%ld,\"keepalive\":%ld,"
+                          "\"instance\":%s}",
+                          sse_http_json_string(s->tick, id),
+                          (long)apr_time_as_msec(sse_conf_poll_interval(d)),
+                          (long)apr_time_as_msec(sse_conf_keepalive(d)),
+                          sse_http_json_string(s->tick, instance_name(r)))));
+    queue_document(s, &doc);
+    if (!flush_out(s, now)) {
+        return OK;
+    }
+
+    run_blocking(s);
+    return OK;
+}
