@@ -4,8 +4,9 @@
  * the contract wants friendlier forms (ObjectId as hex, dates as ISO-8601)
  * and strict output: compact, valid UTF-8, no raw control characters and no
  * raw U+2028/U+2029, whatever bytes the store holds. Only the rare types
- * (binary, regex, timestamp, decimal128, ...) go through libbson's relaxed
- * Extended JSON, and even that text is re-escaped by the same rules. */
+ * that hold no text (binary, timestamp, decimal128, min/max key, undefined)
+ * go through libbson's relaxed Extended JSON, re-escaped by the same rules
+ * all the same. */
 #include "sse_json.h"
 #include "sse_event.h"
 
@@ -303,29 +304,85 @@ static void put_extended_json(json_out *o, const bson_iter_t *iter)
 
 static void put_value(json_out *o, const bson_iter_t *iter, int depth);
 
-static void put_container(json_out *o, const bson_iter_t *iter, int depth,
-                          int is_array)
+/* The members of a document or array at nesting level `depth` (the top-level
+ * document is level 1), iterated from `child`. */
+static void put_members(json_out *o, bson_iter_t *child, int depth,
+                        int is_array)
 {
-    bson_iter_t child;
     int first = 1;
 
-    if (depth > SSE_JSON_MAX_DEPTH || !bson_iter_recurse(iter, &child)) {
-        out_str(o, "null");
-        return;
-    }
     out_char(o, is_array ? '[' : '{');
-    while (bson_iter_next(&child)) {
+    while (bson_iter_next(child)) {
         if (!first)
             out_char(o, ',');
         first = 0;
         if (!is_array) {
-            const char *key = bson_iter_key(&child);
+            const char *key = bson_iter_key(child);
             put_string(o, key, strlen(key));
             out_char(o, ':');
         }
-        put_value(o, &child, depth);
+        put_value(o, child, depth);
     }
     out_char(o, is_array ? ']' : '}');
+}
+
+static void put_container(json_out *o, const bson_iter_t *iter, int depth,
+                          int is_array)
+{
+    bson_iter_t child;
+
+    if (depth > SSE_JSON_MAX_DEPTH || !bson_iter_recurse(iter, &child))
+        out_str(o, "null");
+    else
+        put_members(o, &child, depth, is_array);
+}
+
+/* {"$code":"...","$scope":{...}}: the scope is nested one level deeper than
+ * the wrapper object, which is itself at `depth`. */
+static void put_code_with_scope(json_out *o, const bson_iter_t *iter,
+                                int depth)
+{
+    uint32_t len = 0, scope_len = 0;
+    const uint8_t *scope_data = NULL;
+    const char *code = bson_iter_codewscope(iter, &len, &scope_len,
+                                            &scope_data);
+    bson_t scope;
+    bson_iter_t child;
+
+    if (code == NULL) {
+        out_str(o, "null");
+        return;
+    }
+    out_str(o, "{\"$code\":");
+    put_string(o, code, len);
+    out_str(o, ",\"$scope\":");
+    if (depth + 1 <= SSE_JSON_MAX_DEPTH
+        && bson_init_static(&scope, scope_data, scope_len)
+        && bson_iter_init(&child, &scope))
+        put_members(o, &child, depth + 1, 0);
+    else
+        out_str(o, "null");
+    out_char(o, '}');
+}
+
+static void put_dbpointer(json_out *o, const bson_iter_t *iter)
+{
+    uint32_t len = 0;
+    const char *collection = NULL;
+    const bson_oid_t *oid = NULL;
+    char hex[25];
+
+    bson_iter_dbpointer(iter, &len, &collection, &oid);
+    if (collection == NULL || oid == NULL) {
+        out_str(o, "null");
+        return;
+    }
+    bson_oid_to_string(oid, hex);
+    out_str(o, "{\"$dbPointer\":{\"$ref\":");
+    put_string(o, collection, len);
+    out_str(o, ",\"$id\":{\"$oid\":\"");
+    out_str(o, hex);
+    out_str(o, "\"}}}");
 }
 
 static void put_value(json_out *o, const bson_iter_t *iter, int depth)
@@ -363,8 +420,9 @@ static void put_value(json_out *o, const bson_iter_t *iter, int depth)
     case BSON_TYPE_NULL:
         out_str(o, "null");
         break;
-    /* Written here rather than by libbson, which gives up on a whole
-     * value when its text is not valid UTF-8. */
+    /* Types holding text or documents are written here rather than by
+     * libbson, which gives up on a value whose text is not valid UTF-8 and
+     * cuts deep documents short with a "{ ... }" that is not JSON. */
     case BSON_TYPE_CODE: {
         uint32_t len;
         const char *s = bson_iter_code(iter, &len);
@@ -391,6 +449,12 @@ static void put_value(json_out *o, const bson_iter_t *iter, int depth)
         out_str(o, "}}");
         break;
     }
+    case BSON_TYPE_CODEWSCOPE:
+        put_code_with_scope(o, iter, depth + 1);
+        break;
+    case BSON_TYPE_DBPOINTER:
+        put_dbpointer(o, iter);
+        break;
     case BSON_TYPE_DOCUMENT:
         put_container(o, iter, depth + 1, 0);
         break;
@@ -407,21 +471,10 @@ char *sse_json_render(apr_pool_t *p, const bson_t *doc)
 {
     json_out o = { NULL, 0, 0 };
     bson_iter_t iter;
-    int first = 1;
 
     if (doc == NULL || !bson_iter_init(&iter, doc))
         return apr_pstrdup(p, "null");
-    out_char(&o, '{');
-    while (bson_iter_next(&iter)) {
-        const char *key = bson_iter_key(&iter);
-        if (!first)
-            out_char(&o, ',');
-        first = 0;
-        put_string(&o, key, strlen(key));
-        out_char(&o, ':');
-        put_value(&o, &iter, 1);
-    }
-    out_char(&o, '}');
+    put_members(&o, &iter, 1, 0);
     return out_finish(p, &o);
 }
 

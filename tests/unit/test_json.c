@@ -468,6 +468,32 @@ static void escapes_strings_inside_extended_json(void **state)
     assert_valid_json(out);
 }
 
+static void renders_deep_code_scope_as_valid_json(void **state)
+{
+    bson_t *scope = nested_doc(300);
+    bson_t *d = bson_new();
+    const char *out;
+    (void)state;
+
+    BSON_APPEND_CODE_WITH_SCOPE(d, "cws", "f()", scope);
+    bson_destroy(scope);
+    out = render_doc(d);
+    assert_valid_json(out);
+    assert_int_equal(count_char(out, '{'), 100);
+    assert_null(strstr(out, "leaf"));
+}
+
+static void replaces_invalid_utf8_in_dbpointer_collection(void **state)
+{
+    bson_oid_t oid;
+    bson_t *d = bson_new();
+    (void)state;
+    bson_oid_init_from_string(&oid, "65a1b2c3d4e5f60718293a4b");
+    BSON_APPEND_DBPOINTER(d, "p", "db.\xFF\n", &oid);
+    assert_renders(d, "{\"p\":{\"$dbPointer\":{\"$ref\":\"db.\xEF\xBF\xBD\\n\","
+                      "\"$id\":{\"$oid\":\"65a1b2c3d4e5f60718293a4b\"}}}}");
+}
+
 /* ----- render_value and edge inputs ----- */
 
 static void renders_a_single_value(void **state)
@@ -716,6 +742,8 @@ int main(void)
         T(escapes_keys_like_strings),
         T(renders_other_types_as_relaxed_extended_json),
         T(escapes_strings_inside_extended_json),
+        T(renders_deep_code_scope_as_valid_json),
+        T(replaces_invalid_utf8_in_dbpointer_collection),
         T(renders_a_single_value),
         T(renders_missing_document_as_null),
         T(renders_valid_json_for_a_truncated_document),
