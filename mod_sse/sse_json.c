@@ -247,8 +247,8 @@ static void put_double(json_out *o, double d)
 }
 
 /* Copies JSON text produced by libbson without its insignificant spaces,
- * re-escaping the raw bytes inside its strings by our rules (libbson leaves
- * U+2028 raw and may pass invalid UTF-8 through in some types). */
+ * re-escaping the raw bytes inside its strings by our rules, so our output
+ * guarantees never depend on how libbson escapes. */
 static void put_compacted(json_out *o, const char *s, size_t n)
 {
     size_t i = 0;
