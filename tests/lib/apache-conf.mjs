@@ -1,0 +1,94 @@
+// apache-conf.mjs: the one generated httpd.conf used by the tests, the demo
+// (`make run`) and the benchmark: Debian's apache2 binary and modules, a
+// private ServerRoot, mod_sse on the contract's locations.
+import os from 'node:os';
+
+function runAsUser() {
+  // httpd refuses to serve as root; Debian's apache2 package creates www-data.
+  return process.getuid && process.getuid() === 0 ? 'User www-data\nGroup www-data' : '';
+}
+
+export function renderApacheConf({
+  root, dir, port, secretFile, docRoot,
+  storeUri,
+  storeUriOptions = 'serverSelectionTimeoutMS=1500&connectTimeoutMS=1000&socketTimeoutMS=3000',
+  pollInterval = '3s', keepalive = '15s', leeway = '30s', maxLifetime = '1h', retry = 5000,
+  mpm = 'event', threadsPerChild = 64, serverLimit = 4, startServers = 2,
+  maxRequestWorkers, asyncFactor = 2, timeout = 60,
+  logLevel = 'info',
+  locationExtra = '',
+  extra = '',
+  listenHost = '127.0.0.1',
+}) {
+  const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
+  const mods = '/usr/lib/apache2/modules';
+  const workers = maxRequestWorkers || threadsPerChild * serverLimit;
+  const mpmConf = mpm === 'prefork'
+    ? `StartServers ${startServers}\nMinSpareServers 2\nMaxSpareServers 10\nServerLimit ${workers}\nMaxRequestWorkers ${workers}`
+    : `StartServers ${startServers}\nServerLimit ${serverLimit}\nThreadLimit ${Math.max(64, threadsPerChild)}\nThreadsPerChild ${threadsPerChild}\n` +
+      `MinSpareThreads ${threadsPerChild}\nMaxSpareThreads ${workers}\nMaxRequestWorkers ${workers}\n` +
+      (mpm === 'event' ? `AsyncRequestWorkerFactor ${asyncFactor}\n` : '');
+  return `# Generated for a test or the demo; see tests/lib/apache-conf.mjs
+ServerRoot "${dir}"
+ServerName 127.0.0.1
+Listen ${listenHost}:${port}
+PidFile "${dir}/httpd.pid"
+DefaultRuntimeDir "${dir}"
+ErrorLog "${dir}/error.log"
+LogLevel ${logLevel}
+${runAsUser()}
+Timeout ${timeout}
+KeepAlive On
+KeepAliveTimeout 5
+
+LoadModule mpm_${mpm}_module ${mods}/mod_mpm_${mpm}.so
+${mpmConf}
+MaxConnectionsPerChild 0
+
+LoadModule authz_core_module ${mods}/mod_authz_core.so
+LoadModule mime_module ${mods}/mod_mime.so
+LoadModule dir_module ${mods}/mod_dir.so
+LoadModule sse_module "${root}/mod_sse/mod_sse.so"
+
+TypesConfig /etc/mime.types
+AddType text/javascript .js .mjs
+DocumentRoot "${docRoot}"
+<Directory />
+    Require all denied
+</Directory>
+<Directory "${docRoot}">
+    Require all granted
+</Directory>
+DirectoryIndex meetings.html
+
+SSEMongoURI "${uri}"
+
+<Location "/v1/meetings/">
+    Require all granted
+    SSEDatabase meetings_app
+    SSECollection meetings
+    SSEVersionField updatedAt
+    SSEOwnerField ownerId
+    SSEJWTKey HS256 file:${secretFile}
+    SSEPollInterval ${pollInterval}
+    SSEKeepalive ${keepalive}
+    SSEJWTLeeway ${leeway}
+    SSEMaxLifetime ${maxLifetime}
+    SSERetry ${retry}
+${locationExtra}
+</Location>
+<LocationMatch "^/v1/meetings/(?<id>[A-Za-z0-9_-]{1,128})/events$">
+    SetHandler sse-stream
+</LocationMatch>
+<LocationMatch "^/v1/meetings/(?<id>[A-Za-z0-9_-]{1,128})$">
+    SetHandler sse-resource
+</LocationMatch>
+<Location "/health/ready">
+    Require all granted
+    SetHandler sse-health
+</Location>
+${extra}
+`;
+}
+
+export const hostname = os.hostname();
