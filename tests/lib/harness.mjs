@@ -144,8 +144,8 @@ export async function startApache(opts = {}) {
   const dir = tmpDir('sse-apache-');
   fs.chmodSync(dir, 0o755);
   const port = opts.port || await freePort();
-  const secretFile = path.join(dir, 'jwt.secret');
-  fs.writeFileSync(secretFile, TEST_SECRET);
+  const secretFile = opts.secretFile || path.join(dir, "jwt.secret");
+  if (!opts.secretFile) fs.writeFileSync(secretFile, TEST_SECRET);
   const confFile = path.join(dir, 'httpd.conf');
   const conf = renderApacheConf({ root: ROOT, dir, port, secretFile, docRoot: path.join(ROOT, 'frontend'), ...opts });
   fs.writeFileSync(confFile, conf);
