@@ -1,0 +1,226 @@
+// The meeting-status page: wires the stream client (stream-client.js) to the DOM, and owns the
+// token (sessionStorage["sse.token"], the demo link's #token= fragment, the paste form, Log out).
+//
+// Test hook: when `window.__sseTestBackoff` is an array of milliseconds before this module runs
+// (Playwright's page.addInitScript), it replaces the 5/10/15/30 s schedule and the server's
+// `retry:` floor, so browser tests do not wait 5 s per reconnect. Nothing else reads it.
+
+import { createStreamClient } from './stream-client.js';
+
+const TOKEN_KEY = 'sse.token';
+const STEPS = ['uploaded', 'transcribing', 'summarizing', 'ready'];
+const BANNER_TEXT = 'Live updates disconnected, retrying...';
+
+const FATAL_MESSAGES = {
+  unauthorized: 'Your access token is missing, invalid or has expired. Paste a new token to continue.',
+  forbidden: 'You do not have access to this meeting.',
+  gone: 'This meeting is gone. It may have been deleted, or it is not shared with you.',
+  no_content: 'The server has no live updates for this meeting.',
+  rejected: 'The server refused the request.',
+};
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  logout: $('logout'),
+  banner: $('connection-banner'),
+  retryCount: $('connection-retry-count'),
+  live: $('connection-live'),
+  error: $('connection-error'),
+  meeting: $('meeting'),
+  meetingId: $('meeting-id'),
+  title: $('meeting-title'),
+  status: $('meeting-status'),
+  steps: $('meeting-steps'),
+  progress: $('meeting-progress'),
+  progressText: $('meeting-progress-text'),
+  updated: $('meeting-updated'),
+  notice: $('meeting-notice'),
+  tokenPanel: $('token-panel'),
+  tokenForm: $('token-form'),
+  tokenInput: $('token-input'),
+};
+
+const meetingId = new URLSearchParams(location.search).get('id');
+let client = null;
+let current = null;      // the document on screen
+let inOutage = false;    // the live region speaks once per outage
+
+// ---- token ----------------------------------------------------------------------------------
+
+/** Moves a `#token=<jwt>` fragment into sessionStorage and out of the address bar and history. */
+function adoptTokenFromFragment() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const token = params.get('token');
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  history.replaceState(history.state, '', location.pathname + location.search);
+}
+
+const getToken = () => sessionStorage.getItem(TOKEN_KEY);
+
+// ---- rendering ------------------------------------------------------------------------------
+
+function render(doc) {
+  current = doc;
+  els.meeting.hidden = false;
+  els.meeting.classList.remove('is-stopped');
+  const title = typeof doc.title === 'string' && doc.title.trim() ? doc.title : `Meeting ${meetingId}`;
+  els.title.textContent = title;
+  document.title = `${title} · Meeting status`;
+
+  const status = typeof doc.status === 'string' ? doc.status : 'unknown';
+  els.status.textContent = status;
+  els.status.dataset.status = status;
+
+  const at = STEPS.indexOf(status);
+  for (const li of els.steps.children) {
+    const i = STEPS.indexOf(li.dataset.step);
+    li.classList.toggle('is-done', at >= 0 && (i < at || status === 'ready'));
+    li.classList.toggle('is-current', i === at);
+    if (i === at) li.setAttribute('aria-current', 'step');
+    else li.removeAttribute('aria-current');
+  }
+
+  const progress = Number.isFinite(doc.progress) ? Math.min(100, Math.max(0, Math.round(doc.progress))) : 0;
+  els.progress.setAttribute('aria-valuenow', String(progress));
+  els.progress.style.setProperty('--progress', `${progress}%`);
+  els.progressText.textContent = `${progress}%`;
+  renderUpdated();
+}
+
+function describeAge(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `updated ${s} s ago`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `updated ${min} min ago`;
+  const h = Math.floor(min / 60);
+  if (h < 48) return `updated ${h} h ago`;
+  return `updated ${Math.floor(h / 24)} days ago`;
+}
+
+function renderUpdated() {
+  const at = current && typeof current.updatedAt === 'string' ? Date.parse(current.updatedAt) : NaN;
+  if (Number.isNaN(at)) {
+    els.updated.textContent = '';
+    els.updated.removeAttribute('datetime');
+    return;
+  }
+  els.updated.dateTime = current.updatedAt;
+  els.updated.title = new Date(at).toLocaleString();
+  els.updated.textContent = describeAge(Date.now() - at);
+}
+
+function announce(text) {
+  els.live.textContent = text;
+}
+
+function showError(text) {
+  els.error.textContent = text;
+}
+
+function showTokenPanel(show) {
+  els.tokenPanel.hidden = !show;
+  els.logout.hidden = show || !getToken();
+}
+
+function renderConnection(state) {
+  document.body.dataset.connection = state.phase;
+  const disconnected = state.phase === 'retrying' || state.phase === 'offline';
+  els.banner.hidden = !disconnected;
+  els.retryCount.hidden = !disconnected;
+  if (state.phase === 'retrying') els.retryCount.textContent = `Reconnection attempt ${state.attempt}...`;
+  if (state.phase === 'offline') els.retryCount.textContent = 'You are offline. Reconnecting when the network is back...';
+
+  if (disconnected && !inOutage) {
+    inOutage = true;
+    announce(BANNER_TEXT);
+  } else if (state.phase === 'live') {
+    if (inOutage) announce('Live updates restored.');
+    inOutage = false;
+  } else if (!disconnected) {
+    inOutage = false;
+  }
+
+  if (state.phase === 'live' || state.phase === 'connecting') showError('');
+  if (state.phase === 'fatal') renderFatal(state.fatal);
+}
+
+function renderFatal({ kind, status }) {
+  const base = FATAL_MESSAGES[kind] || FATAL_MESSAGES.rejected;
+  showError(kind === 'rejected' ? `${base} (HTTP ${status})` : base);
+  els.meeting.classList.add('is-stopped');
+  if (kind === 'gone') els.meeting.hidden = true;
+  if (kind === 'unauthorized') {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showTokenPanel(true);
+  }
+}
+
+function renderNotice(notice) {
+  els.notice.hidden = !notice;
+  els.notice.textContent = notice
+    ? 'The meeting store is not answering right now; this page updates again as soon as it is back.'
+    : '';
+}
+
+// ---- lifecycle ------------------------------------------------------------------------------
+
+function connect() {
+  if (client) client.stop();
+  showError('');
+  showTokenPanel(false);
+  els.meeting.hidden = false;
+  const testBackoff = Array.isArray(window.__sseTestBackoff) ? window.__sseTestBackoff : null;
+  client = createStreamClient({
+    meetingId,
+    getToken,
+    ...(testBackoff ? { backoffMs: testBackoff, respectServerRetry: false } : {}),
+  });
+  client.on('document', render);
+  client.on('state', renderConnection);
+  client.on('notice', renderNotice);
+  client.start();
+}
+
+function logOut() {
+  if (client) client.stop();
+  client = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  els.banner.hidden = true;
+  els.retryCount.hidden = true;
+  inOutage = false;
+  document.body.dataset.connection = 'stopped';
+  showError('');
+  els.meeting.hidden = true;
+  showTokenPanel(true);
+  announce('Logged out.');
+}
+
+function init() {
+  adoptTokenFromFragment();
+  if (!meetingId) {
+    showError('No meeting selected. Open this page as meetings.html?id=<meeting id>.');
+    return;
+  }
+  els.meetingId.textContent = meetingId;
+
+  els.logout.addEventListener('click', logOut);
+  els.tokenForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const token = els.tokenInput.value.trim().replace(/^Bearer\s+/i, '');
+    if (!token) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    els.tokenInput.value = '';
+    connect();
+  });
+
+  // Leaving the page closes the stream; coming back from the back/forward cache reopens it.
+  window.addEventListener('pagehide', () => { if (client) client.stop(); });
+  window.addEventListener('pageshow', (e) => { if (e.persisted && client && getToken()) connect(); });
+  setInterval(renderUpdated, 1000);
+
+  if (getToken()) connect();
+  else showTokenPanel(true);
+}
+
+init();
