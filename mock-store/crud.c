@@ -1,0 +1,904 @@
+/* crud.c: the data commands. Reads collect matching documents (through the
+ * _id index when the filter is {_id: v}), sort, skip/limit, project and
+ * return a first batch; what does not fit stays in a cursor for getMore.
+ * Writes report per-statement errors in writeErrors, as mongod does. */
+#define _GNU_SOURCE /* qsort_r, accept4 */
+#include "crud.h"
+
+#include "query.h"
+#include "update.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_FIRST_BATCH 101
+#define MAX_BATCH_BYTES (16 * 1024 * 1024)
+#define CURSOR_IDLE_MS (10 * 60 * 1000)
+
+struct ms_cursor {
+    int64_t id;
+    char *db;
+    char *coll;
+    bson_t **docs; /* projected copies */
+    size_t ndocs, pos;
+    int64_t last_used_ms;
+    ms_cursor_t *next;
+};
+
+/* ---- argument helpers ------------------------------------------------ */
+
+/* The collection named by the command's first field. */
+static const char *collection_arg(ms_command_t *c, bson_t *reply)
+{
+    bson_iter_t it;
+    if (bson_iter_init(&it, c->cmd) && bson_iter_next(&it) && BSON_ITER_HOLDS_UTF8(&it)) {
+        const char *name = bson_iter_utf8(&it, NULL);
+        if (name[0])
+            return name;
+    }
+    ms_reply_error(reply, 73, "collection name has invalid type or is empty for '%s'", c->name);
+    return NULL;
+}
+
+/* Optional document field: a static view into cmd, or an empty document. */
+static bool doc_arg(ms_command_t *c, const char *field, bson_t *out, bool *present, bson_t *reply)
+{
+    bson_iter_t it;
+    *present = false;
+    bson_init(out);
+    if (!bson_iter_init_find(&it, c->cmd, field) || BSON_ITER_HOLDS_NULL(&it))
+        return true;
+    if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        ms_reply_error(reply, 14, "BSON field '%s.%s' is the wrong type, expected type 'object'",
+                       c->name, field);
+        return false;
+    }
+    const uint8_t *d;
+    uint32_t dl;
+    bson_iter_document(&it, &dl, &d);
+    bson_destroy(out);
+    bson_init_static(out, d, dl);
+    *present = true;
+    return true;
+}
+
+static bool int_arg(ms_command_t *c, const char *field, int64_t *value, bson_t *reply)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, c->cmd, field))
+        return true;
+    if (!BSON_ITER_HOLDS_NUMBER(&it)) {
+        ms_reply_error(reply, 14, "BSON field '%s.%s' is the wrong type, expected a number",
+                       c->name, field);
+        return false;
+    }
+    *value = bson_iter_as_int64(&it);
+    return true;
+}
+
+static bool bool_arg(ms_command_t *c, const char *field, bool dflt)
+{
+    bson_iter_t it;
+    return bson_iter_init_find(&it, c->cmd, field) ? bson_iter_as_bool(&it) : dflt;
+}
+
+static void append_ns(bson_t *doc, const char *db, const char *coll)
+{
+    char *ns = bson_strdup_printf("%s.%s", db, coll);
+    BSON_APPEND_UTF8(doc, "ns", ns);
+    bson_free(ns);
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+typedef struct {
+    ms_doc_t *doc;
+    size_t order; /* natural position, so the sort is stable */
+} hit_t;
+
+typedef struct {
+    hit_t *items;
+    size_t n, cap;
+} hits_t;
+
+static void hits_push(hits_t *h, ms_doc_t *doc)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 16;
+        h->items = realloc(h->items, h->cap * sizeof *h->items);
+        if (!h->items)
+            abort();
+    }
+    h->items[h->n].doc = doc;
+    h->items[h->n].order = h->n;
+    h->n++;
+}
+
+static int hit_compare(const void *a, const void *b, void *sort)
+{
+    const hit_t *ha = a, *hb = b;
+    int c = ms_sort_compare(sort, ha->doc->bson, hb->doc->bson);
+    if (c)
+        return c;
+    return ha->order < hb->order ? -1 : ha->order > hb->order;
+}
+
+/* Every document of coll matching filter, in natural order; stops early at
+ * enough when nonzero (no sort to honour). */
+static void collect_matches(ms_collection_t *coll, const bson_t *filter, size_t enough,
+                            hits_t *hits)
+{
+    if (!coll)
+        return;
+    bson_value_t id;
+    if (ms_filter_id_equality(filter, &id)) {
+        ms_doc_t *d = ms_collection_find_id(coll, &id);
+        if (d && ms_filter_matches(filter, d->bson))
+            hits_push(hits, d);
+        return;
+    }
+    for (ms_doc_t *d = coll->head; d; d = d->next) {
+        if (ms_filter_matches(filter, d->bson)) {
+            hits_push(hits, d);
+            if (enough && hits->n >= enough)
+                return;
+        }
+    }
+}
+
+/* Appends docs[from..] into array arr up to max docs / MAX_BATCH_BYTES; returns
+ * how many were appended. project is applied when non-NULL. */
+static size_t append_batch(bson_t *arr, const bson_t *const *docs, size_t ndocs, size_t max,
+                           const ms_projection_t *project)
+{
+    size_t bytes = 0, i = 0;
+    for (; i < ndocs && i < max; i++) {
+        if (i > 0 && bytes + docs[i]->len > MAX_BATCH_BYTES)
+            break;
+        char keybuf[16];
+        const char *key;
+        bson_uint32_to_string((uint32_t)i, &key, keybuf, sizeof keybuf);
+        if (project) {
+            bson_t child;
+            bson_append_document_begin(arr, key, -1, &child);
+            ms_projection_apply(project, docs[i], &child);
+            bson_append_document_end(arr, &child);
+        } else {
+            bson_append_document(arr, key, -1, docs[i]);
+        }
+        bytes += docs[i]->len;
+    }
+    return i;
+}
+
+static ms_cursor_t *cursor_open(ms_state_t *st, const char *db, const char *coll)
+{
+    ms_cursor_t *cur = calloc(1, sizeof *cur);
+    if (!cur)
+        abort();
+    cur->id = st->next_cursor_id++;
+    cur->db = bson_strdup(db);
+    cur->coll = bson_strdup(coll);
+    cur->last_used_ms = ms_monotonic_ms();
+    cur->next = st->cursors;
+    st->cursors = cur;
+    return cur;
+}
+
+static void cursor_free(ms_cursor_t *cur)
+{
+    for (size_t i = cur->pos; i < cur->ndocs; i++)
+        bson_destroy(cur->docs[i]);
+    free(cur->docs);
+    bson_free(cur->db);
+    bson_free(cur->coll);
+    free(cur);
+}
+
+static bool cursor_close(ms_state_t *st, int64_t id)
+{
+    for (ms_cursor_t **pc = &st->cursors; *pc; pc = &(*pc)->next) {
+        if ((*pc)->id == id) {
+            ms_cursor_t *cur = *pc;
+            *pc = cur->next;
+            cursor_free(cur);
+            return true;
+        }
+    }
+    return false;
+}
+
+void ms_cursors_free_all(ms_state_t *st)
+{
+    while (st->cursors) {
+        ms_cursor_t *next = st->cursors->next;
+        cursor_free(st->cursors);
+        st->cursors = next;
+    }
+}
+
+void ms_cursors_expire(ms_state_t *st, int64_t now_ms)
+{
+    ms_cursor_t **pc = &st->cursors;
+    while (*pc) {
+        ms_cursor_t *cur = *pc;
+        if (now_ms - cur->last_used_ms > CURSOR_IDLE_MS) {
+            *pc = cur->next;
+            cursor_free(cur);
+        } else {
+            pc = &cur->next;
+        }
+    }
+}
+
+void ms_cmd_find(ms_command_t *c, bson_t *reply)
+{
+    const char *coll_name = collection_arg(c, reply);
+    if (!coll_name)
+        return;
+    bson_t filter, projection, sort_spec;
+    bool has_filter, has_proj, has_sort;
+    int64_t limit = 0, skip = 0, batch_size = -1;
+    bool ok = doc_arg(c, "filter", &filter, &has_filter, reply) &&
+              doc_arg(c, "projection", &projection, &has_proj, reply) &&
+              doc_arg(c, "sort", &sort_spec, &has_sort, reply) &&
+              int_arg(c, "limit", &limit, reply) && int_arg(c, "skip", &skip, reply) &&
+              int_arg(c, "batchSize", &batch_size, reply);
+    bool single_batch = bool_arg(c, "singleBatch", false);
+    bson_error_t err;
+    ms_projection_t proj = {0};
+    ms_sort_t sort = {0};
+    if (ok && (skip < 0 || (batch_size < 0 && batch_size != -1))) {
+        ms_reply_error(reply, 2, "skip and batchSize must not be negative");
+        ok = false;
+    }
+    if (ok && !ms_filter_check(&filter, &err)) {
+        ms_reply_error(reply, (int32_t)err.code, "%s", err.message);
+        ok = false;
+    }
+    if (ok && !ms_projection_parse(&projection, &proj, &err)) {
+        ms_reply_error(reply, (int32_t)err.code, "%s", err.message);
+        ok = false;
+    }
+    if (ok && !ms_sort_parse(&sort_spec, &sort, &err)) {
+        ms_reply_error(reply, (int32_t)err.code, "%s", err.message);
+        ok = false;
+    }
+    if (!ok)
+        goto done;
+
+    c->state->opcounters.query++;
+    if (limit < 0) { /* legacy: a negative limit means one batch of |limit| */
+        limit = -limit;
+        single_batch = true;
+    }
+    ms_collection_t *coll = ms_store_collection(&c->state->store, c->db, coll_name, false);
+    hits_t hits = {0};
+    size_t enough = (!sort.nkeys && limit) ? (size_t)(skip + limit) : 0;
+    collect_matches(coll, &filter, enough, &hits);
+    if (sort.nkeys && hits.n > 1)
+        qsort_r(hits.items, hits.n, sizeof *hits.items, hit_compare, &sort);
+
+    size_t from = (size_t)skip < hits.n ? (size_t)skip : hits.n;
+    size_t total = hits.n - from;
+    if (limit && (size_t)limit < total)
+        total = (size_t)limit;
+    const bson_t **docs = malloc((total ? total : 1) * sizeof *docs);
+    for (size_t i = 0; i < total; i++)
+        docs[i] = hits.items[from + i].doc->bson;
+    free(hits.items);
+
+    size_t first_max = batch_size >= 0 ? (size_t)batch_size : DEFAULT_FIRST_BATCH;
+    if (limit && single_batch)
+        first_max = total;
+    bson_t cursor, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cursor);
+    BSON_APPEND_ARRAY_BEGIN(&cursor, "firstBatch", &arr);
+    size_t sent = append_batch(&arr, docs, total, first_max, &proj);
+    bson_append_array_end(&cursor, &arr);
+    int64_t cursor_id = 0;
+    if (sent < total && !single_batch) {
+        ms_cursor_t *cur = cursor_open(c->state, c->db, coll_name);
+        cur->ndocs = total - sent;
+        cur->docs = malloc(cur->ndocs * sizeof *cur->docs);
+        for (size_t i = 0; i < cur->ndocs; i++) {
+            cur->docs[i] = bson_sized_new(docs[sent + i]->len);
+            ms_projection_apply(&proj, docs[sent + i], cur->docs[i]);
+        }
+        cursor_id = cur->id;
+    }
+    free(docs);
+    BSON_APPEND_INT64(&cursor, "id", cursor_id);
+    append_ns(&cursor, c->db, coll_name);
+    bson_append_document_end(reply, &cursor);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+done:
+    ms_projection_free(&proj);
+    ms_sort_free(&sort);
+    bson_destroy(&filter);
+    bson_destroy(&projection);
+    bson_destroy(&sort_spec);
+}
+
+void ms_cmd_get_more(ms_command_t *c, bson_t *reply)
+{
+    bson_iter_t it;
+    if (!bson_iter_init(&it, c->cmd) || !bson_iter_next(&it) || !BSON_ITER_HOLDS_INT64(&it)) {
+        ms_reply_error(reply, 14, "BSON field 'getMore.getMore' is the wrong type, expected type 'long'");
+        return;
+    }
+    int64_t id = bson_iter_int64(&it);
+    const char *coll = NULL;
+    if (bson_iter_init_find(&it, c->cmd, "collection") && BSON_ITER_HOLDS_UTF8(&it))
+        coll = bson_iter_utf8(&it, NULL);
+    int64_t batch_size = 0;
+    if (!coll) {
+        ms_reply_error(reply, 40414, "BSON field 'getMore.collection' is missing but a required field");
+        return;
+    }
+    if (!int_arg(c, "batchSize", &batch_size, reply))
+        return;
+    c->state->opcounters.getmore++;
+    ms_cursor_t *cur = c->state->cursors;
+    while (cur && cur->id != id)
+        cur = cur->next;
+    if (!cur) {
+        ms_reply_error(reply, 43, "cursor id %lld not found", (long long)id);
+        return;
+    }
+    if (strcmp(cur->db, c->db) || strcmp(cur->coll, coll)) {
+        ms_reply_error(reply, 13, "Requested getMore on namespace '%s.%s', but cursor belongs to a different namespace %s.%s",
+                       c->db, coll, cur->db, cur->coll);
+        return;
+    }
+    cur->last_used_ms = ms_monotonic_ms();
+    bson_t cursor, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cursor);
+    BSON_APPEND_ARRAY_BEGIN(&cursor, "nextBatch", &arr);
+    size_t max = batch_size > 0 ? (size_t)batch_size : cur->ndocs;
+    size_t sent = append_batch(&arr, (const bson_t *const *)cur->docs + cur->pos,
+                               cur->ndocs - cur->pos, max, NULL);
+    bson_append_array_end(&cursor, &arr);
+    for (size_t i = 0; i < sent; i++)
+        bson_destroy(cur->docs[cur->pos + i]);
+    cur->pos += sent;
+    int64_t next_id = cur->id;
+    if (cur->pos >= cur->ndocs) {
+        cursor_close(c->state, cur->id);
+        next_id = 0;
+    }
+    BSON_APPEND_INT64(&cursor, "id", next_id);
+    append_ns(&cursor, c->db, coll);
+    bson_append_document_end(reply, &cursor);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+}
+
+void ms_cmd_kill_cursors(ms_command_t *c, bson_t *reply)
+{
+    if (!collection_arg(c, reply))
+        return;
+    bson_iter_t it, el;
+    if (!bson_iter_init_find(&it, c->cmd, "cursors") || !BSON_ITER_HOLDS_ARRAY(&it)) {
+        ms_reply_error(reply, 40414, "BSON field 'killCursors.cursors' is missing but a required field");
+        return;
+    }
+    bson_t killed, not_found, empty;
+    bson_init(&killed);
+    bson_init(&not_found);
+    bson_init(&empty);
+    uint32_t nk = 0, nn = 0;
+    bson_iter_recurse(&it, &el);
+    while (bson_iter_next(&el)) {
+        if (!BSON_ITER_HOLDS_NUMBER(&el))
+            continue;
+        int64_t id = bson_iter_as_int64(&el);
+        char keybuf[16];
+        const char *key;
+        if (cursor_close(c->state, id)) {
+            bson_uint32_to_string(nk++, &key, keybuf, sizeof keybuf);
+            bson_append_int64(&killed, key, -1, id);
+        } else {
+            bson_uint32_to_string(nn++, &key, keybuf, sizeof keybuf);
+            bson_append_int64(&not_found, key, -1, id);
+        }
+    }
+    BSON_APPEND_ARRAY(reply, "cursorsKilled", &killed);
+    BSON_APPEND_ARRAY(reply, "cursorsNotFound", &not_found);
+    BSON_APPEND_ARRAY(reply, "cursorsAlive", &empty);
+    BSON_APPEND_ARRAY(reply, "cursorsUnknown", &empty);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+    bson_destroy(&killed);
+    bson_destroy(&not_found);
+    bson_destroy(&empty);
+}
+
+void ms_cmd_count(ms_command_t *c, bson_t *reply)
+{
+    const char *coll_name = collection_arg(c, reply);
+    if (!coll_name)
+        return;
+    bson_t query;
+    bool has_query;
+    int64_t limit = 0, skip = 0;
+    bson_error_t err;
+    if (!doc_arg(c, "query", &query, &has_query, reply) || !int_arg(c, "limit", &limit, reply) ||
+        !int_arg(c, "skip", &skip, reply)) {
+        bson_destroy(&query);
+        return;
+    }
+    if (!ms_filter_check(&query, &err)) {
+        ms_reply_error(reply, (int32_t)err.code, "%s", err.message);
+        bson_destroy(&query);
+        return;
+    }
+    ms_collection_t *coll = ms_store_collection(&c->state->store, c->db, coll_name, false);
+    int64_t n = 0;
+    if (coll && !has_query) {
+        n = (int64_t)coll->count;
+    } else {
+        hits_t hits = {0};
+        collect_matches(coll, &query, 0, &hits);
+        n = (int64_t)hits.n;
+        free(hits.items);
+    }
+    if (skip > 0)
+        n = n > skip ? n - skip : 0;
+    if (limit < 0)
+        limit = -limit;
+    if (limit > 0 && n > limit)
+        n = limit;
+    BSON_APPEND_INT32(reply, "n", (int32_t)n);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+    bson_destroy(&query);
+}
+
+/* ---- writing --------------------------------------------------------- */
+
+typedef struct {
+    bson_t errors;
+    uint32_t n;
+} write_errors_t;
+
+static void write_error(write_errors_t *we, uint32_t index, int32_t code, const char *msg,
+                        const bson_value_t *dup_id)
+{
+    char keybuf[16];
+    const char *key;
+    bson_uint32_to_string(we->n++, &key, keybuf, sizeof keybuf);
+    bson_t e;
+    bson_append_document_begin(&we->errors, key, -1, &e);
+    BSON_APPEND_INT32(&e, "index", (int32_t)index);
+    BSON_APPEND_INT32(&e, "code", code);
+    if (dup_id) {
+        bson_t kp, kv;
+        BSON_APPEND_DOCUMENT_BEGIN(&e, "keyPattern", &kp);
+        BSON_APPEND_INT32(&kp, "_id", 1);
+        bson_append_document_end(&e, &kp);
+        BSON_APPEND_DOCUMENT_BEGIN(&e, "keyValue", &kv);
+        bson_append_value(&kv, "_id", 3, dup_id);
+        bson_append_document_end(&e, &kv);
+    }
+    BSON_APPEND_UTF8(&e, "errmsg", msg);
+    bson_append_document_end(&we->errors, &e);
+}
+
+static void duplicate_key_error(write_errors_t *we, uint32_t index, const char *db,
+                                const char *coll, const bson_value_t *id)
+{
+    bson_t key;
+    bson_init(&key);
+    bson_append_value(&key, "_id", 3, id);
+    char *json = bson_as_relaxed_extended_json(&key, NULL);
+    char *msg = bson_strdup_printf(
+        "E11000 duplicate key error collection: %s.%s index: _id_ dup key: %s", db, coll, json);
+    write_error(we, index, 11000, msg, id);
+    bson_free(msg);
+    bson_free(json);
+    bson_destroy(&key);
+}
+
+static void finish_write(bson_t *reply, write_errors_t *we)
+{
+    if (we->n)
+        BSON_APPEND_ARRAY(reply, "writeErrors", &we->errors);
+    bson_destroy(&we->errors);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+}
+
+/* The array of statement documents under field (documents/updates/deletes). */
+static bool statements_arg(ms_command_t *c, const char *field, bson_iter_t *it, bson_t *reply)
+{
+    bson_iter_t arr;
+    if (!bson_iter_init_find(&arr, c->cmd, field) || !BSON_ITER_HOLDS_ARRAY(&arr)) {
+        ms_reply_error(reply, 40414, "BSON field '%s.%s' is missing but a required field",
+                       c->name, field);
+        return false;
+    }
+    bson_iter_recurse(&arr, it);
+    return true;
+}
+
+static bool statement_doc(bson_iter_t *el, bson_t *out)
+{
+    const uint8_t *d;
+    uint32_t dl;
+    if (!BSON_ITER_HOLDS_DOCUMENT(el))
+        return false;
+    bson_iter_document(el, &dl, &d);
+    return bson_init_static(out, d, dl);
+}
+
+static bool sub_doc(const bson_t *stmt, const char *field, bson_t *out)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, stmt, field))
+        return false;
+    return statement_doc(&it, out);
+}
+
+static bool sub_bool(const bson_t *stmt, const char *field)
+{
+    bson_iter_t it;
+    return bson_iter_init_find(&it, stmt, field) && bson_iter_as_bool(&it);
+}
+
+void ms_cmd_insert(ms_command_t *c, bson_t *reply)
+{
+    const char *coll_name = collection_arg(c, reply);
+    bson_iter_t el;
+    if (!coll_name || !statements_arg(c, "documents", &el, reply))
+        return;
+    bool ordered = bool_arg(c, "ordered", true);
+    ms_collection_t *coll = ms_store_collection(&c->state->store, c->db, coll_name, true);
+    write_errors_t we = {.n = 0};
+    bson_init(&we.errors);
+    uint32_t index = 0, n = 0;
+    for (; bson_iter_next(&el); index++) {
+        bson_t doc;
+        c->state->opcounters.insert++;
+        if (!statement_doc(&el, &doc)) {
+            write_error(&we, index, 14, "document to insert must be an object", NULL);
+        } else {
+            bson_t *stored = ms_doc_with_id_first(&doc);
+            bson_iter_t id_it;
+            bson_iter_init(&id_it, stored);
+            bson_iter_next(&id_it);
+            const bson_value_t *id = bson_iter_value(&id_it);
+            if (id->value_type == BSON_TYPE_ARRAY || id->value_type == BSON_TYPE_REGEX ||
+                id->value_type == BSON_TYPE_UNDEFINED) {
+                write_error(&we, index, 53, "The '_id' value cannot be of type array, regex or undefined", NULL);
+                bson_destroy(stored);
+            } else if (ms_collection_find_id(coll, id)) {
+                duplicate_key_error(&we, index, c->db, coll_name, id);
+                bson_destroy(stored);
+            } else {
+                ms_collection_insert(coll, stored);
+                n++;
+                continue;
+            }
+        }
+        if (ordered)
+            break;
+    }
+    BSON_APPEND_INT32(reply, "n", (int32_t)n);
+    finish_write(reply, &we);
+}
+
+/* One update statement: updates the matches (first one unless multi), or
+ * upserts. Returns false when it produced a write error. */
+static bool update_one_statement(ms_command_t *c, ms_collection_t **coll, const char *coll_name,
+                                 const bson_t *stmt, uint32_t index, write_errors_t *we,
+                                 int64_t *n, int64_t *modified, bson_t *upserted,
+                                 uint32_t *nupserted)
+{
+    bson_t q, u;
+    bson_error_t err;
+    bson_iter_t it;
+    if (!sub_doc(stmt, "q", &q)) {
+        write_error(we, index, 9, "update statement needs a 'q' document", NULL);
+        return false;
+    }
+    if (bson_iter_init_find(&it, stmt, "u") && BSON_ITER_HOLDS_ARRAY(&it)) {
+        write_error(we, index, 2, "pipeline-style updates are not supported by mock-store", NULL);
+        return false;
+    }
+    if (!sub_doc(stmt, "u", &u)) {
+        write_error(we, index, 9, "update statement needs a 'u' document", NULL);
+        return false;
+    }
+    bool multi = sub_bool(stmt, "multi"), upsert = sub_bool(stmt, "upsert");
+    if (!ms_filter_check(&q, &err) || !ms_update_check(&u, &err)) {
+        write_error(we, index, (int32_t)err.code, err.message, NULL);
+        return false;
+    }
+    if (multi && !ms_update_is_operator(&u)) {
+        write_error(we, index, 9, "multi update is not supported for replacement-style update", NULL);
+        return false;
+    }
+
+    hits_t hits = {0};
+    int64_t matched = 0;
+    bool ok = true;
+    if (*coll) {
+        /* Find the targets first, then write, so a rewritten document is never
+         * visited twice. */
+        bson_value_t id;
+        if (ms_filter_id_equality(&q, &id)) {
+            ms_doc_t *d = ms_collection_find_id(*coll, &id);
+            if (d && ms_filter_matches(&q, d->bson))
+                hits_push(&hits, d);
+        } else {
+            for (ms_doc_t *d = (*coll)->head; d; d = d->next) {
+                if (ms_filter_matches(&q, d->bson)) {
+                    hits_push(&hits, d);
+                    if (!multi)
+                        break;
+                }
+            }
+        }
+        for (size_t i = 0; i < hits.n; i++) {
+            ms_doc_t *d = hits.items[i].doc;
+            bson_t *next = ms_update_apply(d->bson, &u, &err);
+            if (!next) {
+                write_error(we, index, (int32_t)err.code, err.message, NULL);
+                ok = false;
+                break;
+            }
+            matched++;
+            if (next->len == d->bson->len &&
+                !memcmp(bson_get_data(next), bson_get_data(d->bson), next->len)) {
+                bson_destroy(next);
+            } else {
+                ms_collection_replace(*coll, d, next);
+                (*modified)++;
+            }
+        }
+    }
+    free(hits.items);
+    *n += matched;
+    if (!ok || matched || !upsert)
+        return ok;
+
+    bson_t *doc = ms_update_upsert_doc(&q, &u, &err);
+    if (!doc) {
+        write_error(we, index, (int32_t)err.code, err.message, NULL);
+        return false;
+    }
+    if (!*coll)
+        *coll = ms_store_collection(&c->state->store, c->db, coll_name, true);
+    bson_iter_init(&it, doc);
+    bson_iter_next(&it);
+    bson_value_t id;
+    bson_value_copy(bson_iter_value(&it), &id);
+    if (ms_collection_find_id(*coll, &id)) {
+        duplicate_key_error(we, index, c->db, coll_name, &id);
+        bson_destroy(doc);
+        bson_value_destroy(&id);
+        return false;
+    }
+    ms_collection_insert(*coll, doc);
+    char keybuf[16];
+    const char *key;
+    bson_uint32_to_string((*nupserted)++, &key, keybuf, sizeof keybuf);
+    bson_t entry;
+    bson_append_document_begin(upserted, key, -1, &entry);
+    BSON_APPEND_INT32(&entry, "index", (int32_t)index);
+    bson_append_value(&entry, "_id", 3, &id);
+    bson_append_document_end(upserted, &entry);
+    bson_value_destroy(&id);
+    (*n)++;
+    return true;
+}
+
+void ms_cmd_update(ms_command_t *c, bson_t *reply)
+{
+    const char *coll_name = collection_arg(c, reply);
+    bson_iter_t el;
+    if (!coll_name || !statements_arg(c, "updates", &el, reply))
+        return;
+    bool ordered = bool_arg(c, "ordered", true);
+    ms_collection_t *coll = ms_store_collection(&c->state->store, c->db, coll_name, false);
+    write_errors_t we = {.n = 0};
+    bson_init(&we.errors);
+    bson_t upserted;
+    bson_init(&upserted);
+    uint32_t nupserted = 0;
+    int64_t n = 0, modified = 0;
+    for (uint32_t index = 0; bson_iter_next(&el); index++) {
+        bson_t stmt;
+        c->state->opcounters.update++;
+        bool ok;
+        if (!statement_doc(&el, &stmt)) {
+            write_error(&we, index, 14, "update statement must be an object", NULL);
+            ok = false;
+        } else {
+            ok = update_one_statement(c, &coll, coll_name, &stmt, index, &we, &n, &modified,
+                                      &upserted, &nupserted);
+        }
+        if (!ok && ordered)
+            break;
+    }
+    BSON_APPEND_INT32(reply, "n", (int32_t)n);
+    BSON_APPEND_INT32(reply, "nModified", (int32_t)modified);
+    if (nupserted)
+        BSON_APPEND_ARRAY(reply, "upserted", &upserted);
+    bson_destroy(&upserted);
+    finish_write(reply, &we);
+}
+
+void ms_cmd_delete(ms_command_t *c, bson_t *reply)
+{
+    const char *coll_name = collection_arg(c, reply);
+    bson_iter_t el;
+    if (!coll_name || !statements_arg(c, "deletes", &el, reply))
+        return;
+    bool ordered = bool_arg(c, "ordered", true);
+    ms_collection_t *coll = ms_store_collection(&c->state->store, c->db, coll_name, false);
+    write_errors_t we = {.n = 0};
+    bson_init(&we.errors);
+    int64_t n = 0;
+    for (uint32_t index = 0; bson_iter_next(&el); index++) {
+        bson_t stmt, q;
+        bson_error_t err;
+        bson_iter_t lim;
+        c->state->opcounters.delete_++;
+        if (!statement_doc(&el, &stmt) || !sub_doc(&stmt, "q", &q)) {
+            write_error(&we, index, 9, "delete statement needs a 'q' document", NULL);
+            if (ordered)
+                break;
+            continue;
+        }
+        if (!ms_filter_check(&q, &err)) {
+            write_error(&we, index, (int32_t)err.code, err.message, NULL);
+            if (ordered)
+                break;
+            continue;
+        }
+        bool just_one = bson_iter_init_find(&lim, &stmt, "limit") && bson_iter_as_int64(&lim) == 1;
+        if (!coll)
+            continue;
+        bson_value_t id;
+        if (ms_filter_id_equality(&q, &id)) {
+            ms_doc_t *d = ms_collection_find_id(coll, &id);
+            if (d && ms_filter_matches(&q, d->bson)) {
+                ms_collection_remove(coll, d);
+                n++;
+            }
+            continue;
+        }
+        for (ms_doc_t *d = coll->head, *next; d; d = next) {
+            next = d->next;
+            if (ms_filter_matches(&q, d->bson)) {
+                ms_collection_remove(coll, d);
+                n++;
+                if (just_one)
+                    break;
+            }
+        }
+    }
+    BSON_APPEND_INT32(reply, "n", (int32_t)n);
+    finish_write(reply, &we);
+}
+
+/* ---- collections ----------------------------------------------------- */
+
+static void close_cursors_on(ms_state_t *st, const char *db, const char *coll)
+{
+    ms_cursor_t **pc = &st->cursors;
+    while (*pc) {
+        ms_cursor_t *cur = *pc;
+        if (!strcmp(cur->db, db) && (!coll || !strcmp(cur->coll, coll))) {
+            *pc = cur->next;
+            cursor_free(cur);
+        } else {
+            pc = &cur->next;
+        }
+    }
+}
+
+void ms_cmd_drop(ms_command_t *c, bson_t *reply)
+{
+    const char *coll_name = collection_arg(c, reply);
+    if (!coll_name)
+        return;
+    /* Dropping a missing collection succeeds, as on mongod 7. */
+    if (ms_store_drop(&c->state->store, c->db, coll_name))
+        BSON_APPEND_INT32(reply, "nIndexesWas", 1);
+    close_cursors_on(c->state, c->db, coll_name);
+    append_ns(reply, c->db, coll_name);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+}
+
+void ms_cmd_drop_database(ms_command_t *c, bson_t *reply)
+{
+    ms_store_drop_database(&c->state->store, c->db);
+    close_cursors_on(c->state, c->db, NULL);
+    BSON_APPEND_UTF8(reply, "dropped", c->db);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+}
+
+void ms_cmd_create(ms_command_t *c, bson_t *reply)
+{
+    const char *coll_name = collection_arg(c, reply);
+    if (!coll_name)
+        return;
+    if (ms_store_collection(&c->state->store, c->db, coll_name, false)) {
+        ms_reply_error(reply, 48, "Collection %s.%s already exists.", c->db, coll_name);
+        return;
+    }
+    ms_store_collection(&c->state->store, c->db, coll_name, true);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+}
+
+void ms_cmd_create_indexes(ms_command_t *c, bson_t *reply)
+{
+    const char *coll_name = collection_arg(c, reply);
+    if (!coll_name)
+        return;
+    bool created = !ms_store_collection(&c->state->store, c->db, coll_name, false);
+    ms_store_collection(&c->state->store, c->db, coll_name, true);
+    bson_iter_t it, el;
+    int32_t n = 0;
+    if (bson_iter_init_find(&it, c->cmd, "indexes") && BSON_ITER_HOLDS_ARRAY(&it) &&
+        bson_iter_recurse(&it, &el))
+        while (bson_iter_next(&el))
+            n++;
+    /* Accepted and ignored: only the _id index exists. */
+    BSON_APPEND_BOOL(reply, "createdCollectionAutomatically", created);
+    BSON_APPEND_INT32(reply, "numIndexesBefore", 1);
+    BSON_APPEND_INT32(reply, "numIndexesAfter", 1 + n);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+}
+
+void ms_cmd_list_collections(ms_command_t *c, bson_t *reply)
+{
+    bson_t cursor, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cursor);
+    BSON_APPEND_INT64(&cursor, "id", 0);
+    append_ns(&cursor, c->db, "$cmd.listCollections");
+    BSON_APPEND_ARRAY_BEGIN(&cursor, "firstBatch", &arr);
+    uint32_t i = 0;
+    for (ms_collection_t *coll = c->state->store.collections; coll; coll = coll->next) {
+        if (strcmp(coll->db, c->db) != 0)
+            continue;
+        char keybuf[16];
+        const char *key;
+        bson_uint32_to_string(i++, &key, keybuf, sizeof keybuf);
+        bson_t entry, opts;
+        bson_append_document_begin(&arr, key, -1, &entry);
+        BSON_APPEND_UTF8(&entry, "name", coll->name);
+        BSON_APPEND_UTF8(&entry, "type", "collection");
+        BSON_APPEND_DOCUMENT_BEGIN(&entry, "options", &opts);
+        bson_append_document_end(&entry, &opts);
+        bson_append_document_end(&arr, &entry);
+    }
+    bson_append_array_end(&cursor, &arr);
+    bson_append_document_end(reply, &cursor);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+}
+
+void ms_cmd_list_databases(ms_command_t *c, bson_t *reply)
+{
+    bson_t arr;
+    BSON_APPEND_ARRAY_BEGIN(reply, "databases", &arr);
+    uint32_t i = 0;
+    for (ms_collection_t *coll = c->state->store.collections; coll; coll = coll->next) {
+        bool seen = false;
+        for (ms_collection_t *o = c->state->store.collections; o != coll && !seen; o = o->next)
+            seen = !strcmp(o->db, coll->db);
+        if (seen)
+            continue;
+        char keybuf[16];
+        const char *key;
+        bson_uint32_to_string(i++, &key, keybuf, sizeof keybuf);
+        bson_t entry;
+        bson_append_document_begin(&arr, key, -1, &entry);
+        BSON_APPEND_UTF8(&entry, "name", coll->db);
+        BSON_APPEND_INT64(&entry, "sizeOnDisk", 0);
+        BSON_APPEND_BOOL(&entry, "empty", false);
+        bson_append_document_end(&arr, &entry);
+    }
+    bson_append_array_end(reply, &arr);
+    BSON_APPEND_INT64(reply, "totalSize", 0);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+}
