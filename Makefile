@@ -35,11 +35,14 @@ all: module mock-store
 module: mod_sse/mod_sse.so
 mock-store: mock-store/mock-store
 
+APXS_FLAGS := -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-std=gnu11 \
+              $(PC_CFLAGS) $(PC_LIBS)
+
+# apxs is chatty; its output is kept in build/apxs.log and shown on failure.
 mod_sse/mod_sse.so: $(MOD_SRC) $(wildcard mod_sse/*.h)
-	cd mod_sse && $(APXS) -c -o mod_sse.la \
-	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-std=gnu11 \
-	    $(PC_CFLAGS) $(PC_LIBS) \
-	    $(notdir $(MOD_SRC)) >/dev/null
+	@mkdir -p $(BUILD)
+	@cd mod_sse && $(APXS) -c -o mod_sse.la $(APXS_FLAGS) $(notdir $(MOD_SRC)) \
+	    >../$(BUILD)/apxs.log 2>&1 || { cat ../$(BUILD)/apxs.log; exit 1; }
 	cp mod_sse/.libs/mod_sse.so $@
 
 mock-store/mock-store: $(MS_SRC) $(MS_HDR)

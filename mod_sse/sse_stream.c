@@ -138,6 +138,8 @@ static int client_gone(sse_stream *s)
     if (c->aborted) return 1;
     rv = ap_get_brigade(c->input_filters, s->in, AP_MODE_SPECULATIVE,
                         APR_NONBLOCK_READ, 1);
+    /* The core answers a non-blocking read with nothing to read as success
+     * and an empty brigade; EOF comes back as APR_EOF or an EOS bucket. */
     if (APR_STATUS_IS_EAGAIN(rv)) {
         gone = 0;
     }
@@ -145,8 +147,7 @@ static int client_gone(sse_stream *s)
         gone = 1;
     }
     else {
-        gone = APR_BRIGADE_EMPTY(s->in)
-               || APR_BUCKET_IS_EOS(APR_BRIGADE_FIRST(s->in));
+        gone = !APR_BRIGADE_EMPTY(s->in) && APR_BUCKET_IS_EOS(APR_BRIGADE_FIRST(s->in));
     }
     apr_brigade_cleanup(s->in);
     return gone;

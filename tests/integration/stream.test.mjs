@@ -32,8 +32,11 @@ const DATA = {
 
 let store, apache, mongo, meetings, alice, bob;
 
-// A second location with other settings: short lifetime, emit always.
+// A second location with other settings: short lifetime, emit always. The
+// request limits are raised so our own 8 KiB token cap is what answers.
 const EXTRA = (secretFile) => `
+LimitRequestLine 20000
+LimitRequestFieldSize 20000
 <Location "/v2/short/">
     Require all granted
     SSEDatabase meetings_app
@@ -44,6 +47,7 @@ const EXTRA = (secretFile) => `
     SSEMaxLifetime 2s
     SSEEmit always
     SSEFields title status
+    SSETokenQueryParam access_token
 </Location>
 <LocationMatch "^/v2/short/(?<id>[A-Za-z0-9_-]{1,128})/events$">
     SetHandler sse-stream
@@ -200,8 +204,20 @@ test('invalid tokens: 401 invalid_token with a reason for each class', async () 
   await rejectedWith(none, /alg|algorithm|malformed/);
   await rejectedWith('not-a-jwt', /malformed/);
   await rejectedWith(`${h}=.${p}.${good.split('.')[2]}`, /malformed/);
+});
+
+test('SSETokenQueryParam accepts a token from the query; tokens over 8 KiB are rejected', async () => {
+  const ok = await fetch(`${apache.url}/v2/short/quiet?access_token=${alice}`);
+  assert.equal(ok.status, 200);
   const big = await mintToken({ sub: 'alice', claims: { pad: 'x'.repeat(9000) } });
+  const res = await fetch(`${apache.url}/v2/short/quiet?access_token=${big}`);
+  assert.equal(res.status, 401);
+  assert.match(res.headers.get('www-authenticate'), /error="invalid_token", error_description="[^"]*large[^"]*"/);
   await rejectedWith(big, /large/);
+  const twice = await fetch(`${apache.url}/v2/short/quiet?access_token=${alice}`, { headers: { Authorization: `Bearer ${alice}` } });
+  assert.equal(twice.status, 400, 'RFC 6750: one method per request');
+  const off = await fetch(`${resourceUrl('m1')}?access_token=${alice}`);
+  assert.equal(off.status, 401, 'the query parameter is off unless configured');
 });
 
 test('tokens from our own minting tool are accepted too', async () => {
