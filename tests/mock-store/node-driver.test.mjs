@@ -1,0 +1,177 @@
+// node-driver.test.mjs: the official Node.js `mongodb` driver against
+// mock-store: CRUD, $in/$gt with sort and limit, getMore, duplicate _id
+// (11000), failCommand and serverStatus opcounters.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { MongoClient, ObjectId } from 'mongodb';
+import { startStore } from './store-process.mjs';
+
+let store;
+let client;
+let coll;
+
+const meetings = [
+  { _id: 'm1', ownerId: 'alice', status: 'uploaded', progress: 0 },
+  { _id: 'm2', ownerId: 'alice', status: 'transcribing', progress: 35 },
+  { _id: 'm3', ownerId: 'bob', status: 'summarizing', progress: 72 },
+  { _id: 'm4', ownerId: 'bob', status: 'ready', progress: 100 },
+  { _id: 'm5', ownerId: 'bob', status: 'uploaded', progress: 5 },
+];
+
+before(async () => {
+  store = await startStore(['--quiet']);
+  client = new MongoClient(store.uri);
+  await client.connect();
+  coll = client.db('node_suite').collection('meetings');
+});
+
+after(async () => {
+  await client?.close();
+  await store?.stop();
+});
+
+beforeEach(async () => {
+  await client.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' });
+  await coll.drop();
+  await coll.insertMany(meetings);
+});
+
+async function opcounters() {
+  return (await client.db('admin').command({ serverStatus: 1 })).opcounters;
+}
+
+test('findOne by _id with a projection returns only the projected fields', async () => {
+  const doc = await coll.findOne({ _id: 'm2' }, { projection: { status: 1, progress: 1 } });
+  assert.deepEqual(doc, { _id: 'm2', status: 'transcribing', progress: 35 });
+  assert.equal(await coll.findOne({ _id: 'nope' }), null);
+});
+
+test('$gt with sort and limit returns the top documents in order', async () => {
+  const docs = await coll.find({ progress: { $gt: 10 } }).sort({ progress: -1 }).limit(2).toArray();
+  assert.deepEqual(docs.map((d) => d._id), ['m4', 'm3']);
+});
+
+test('$in combined with equality and ascending sort', async () => {
+  const docs = await coll
+    .find({ status: { $in: ['uploaded', 'ready'] }, ownerId: 'bob' })
+    .sort({ progress: 1 })
+    .toArray();
+  assert.deepEqual(docs.map((d) => d._id), ['m5', 'm4']);
+});
+
+test('a result larger than batchSize is fetched with getMore', async () => {
+  const before = await opcounters();
+  const docs = await coll.find({}).batchSize(2).toArray();
+  assert.deepEqual(docs.map((d) => d._id), ['m1', 'm2', 'm3', 'm4', 'm5']);
+  const afterCounts = await opcounters();
+  assert.equal(afterCounts.getmore - before.getmore, 2);
+});
+
+test('insertOne without _id gets an ObjectId; insert, update, replace and delete round-trip', async () => {
+  const { insertedId } = await coll.insertOne({ title: 'new' });
+  assert.ok(insertedId instanceof ObjectId);
+  assert.equal((await coll.findOne({ _id: insertedId })).title, 'new');
+
+  const upd = await coll.updateOne({ _id: 'm1' }, { $set: { status: 'transcribing' }, $inc: { progress: 15 } });
+  assert.equal(upd.matchedCount, 1);
+  assert.equal(upd.modifiedCount, 1);
+  assert.deepEqual(await coll.findOne({ _id: 'm1' }, { projection: { _id: 0, status: 1, progress: 1 } }),
+    { status: 'transcribing', progress: 15 });
+
+  const many = await coll.updateMany({ ownerId: 'bob' }, { $unset: { progress: '' } });
+  assert.equal(many.modifiedCount, 3);
+  assert.equal(await coll.estimatedDocumentCount(), 6);
+
+  const ups = await coll.updateOne({ _id: 'm9' }, { $set: { status: 'uploaded' } }, { upsert: true });
+  assert.equal(ups.upsertedId, 'm9');
+  await coll.replaceOne({ _id: 'm9' }, { status: 'ready', title: 'replaced' });
+  assert.deepEqual(await coll.findOne({ _id: 'm9' }), { _id: 'm9', status: 'ready', title: 'replaced' });
+
+  assert.equal((await coll.deleteOne({ _id: 'm9' })).deletedCount, 1);
+  assert.equal((await coll.deleteMany({ ownerId: 'bob' })).deletedCount, 3);
+  assert.equal(await coll.estimatedDocumentCount(), 3);
+});
+
+test('a duplicate _id is rejected with code 11000', async () => {
+  await assert.rejects(coll.insertOne({ _id: 'm1' }), (err) => {
+    assert.equal(err.code, 11000);
+    assert.match(err.message, /E11000 duplicate key/);
+    return true;
+  });
+  await assert.rejects(coll.insertMany([{ _id: 'n1' }, { _id: 'm2' }, { _id: 'n2' }]), (err) => {
+    assert.equal(err.code, 11000);
+    assert.equal(err.result.insertedCount, 1); // ordered: stops at the duplicate
+    return true;
+  });
+});
+
+test('failCommand with times fails that many finds with the error code, then clears', async () => {
+  await client.db('admin').command({
+    configureFailPoint: 'failCommand',
+    mode: { times: 2 },
+    data: { failCommands: ['find'], errorCode: 2 },
+  });
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(coll.findOne({ _id: 'm1' }), (err) => err.code === 2);
+  }
+  assert.equal((await coll.findOne({ _id: 'm1' }))._id, 'm1');
+});
+
+test('failCommand alwaysOn keeps failing until mode off', async () => {
+  await client.db('admin').command({
+    configureFailPoint: 'failCommand',
+    mode: 'alwaysOn',
+    data: { failCommands: ['insert'], errorCode: 8000 },
+  });
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(coll.insertOne({ x: i }), (err) => err.code === 8000);
+  }
+  assert.equal((await coll.findOne({ _id: 'm1' }))._id, 'm1'); // find is not listed
+  await client.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' });
+  await coll.insertOne({ x: 1 });
+});
+
+test('failCommand blockConnection delays the command by blockTimeMS', async () => {
+  await client.db('admin').command({
+    configureFailPoint: 'failCommand',
+    mode: { times: 1 },
+    data: { failCommands: ['find'], blockConnection: true, blockTimeMS: 400 },
+  });
+  const t0 = Date.now();
+  assert.equal((await coll.findOne({ _id: 'm3' }))._id, 'm3');
+  assert.ok(Date.now() - t0 >= 380, `took ${Date.now() - t0} ms`);
+});
+
+test('failCommand closeConnection drops the connection and the driver recovers', async () => {
+  await client.db('admin').command({
+    configureFailPoint: 'failCommand',
+    mode: { times: 2 },
+    data: { failCommands: ['find'], closeConnection: true },
+  });
+  // The find and its retryable-read retry both lose their connection.
+  await assert.rejects(coll.findOne({ _id: 'm1' }), (err) => err.name === 'MongoNetworkError' || /closed|network/i.test(err.message));
+  assert.equal((await coll.findOne({ _id: 'm1' }))._id, 'm1');
+});
+
+test('serverStatus opcounters count each find as query and each insert document', async () => {
+  const before = await opcounters();
+  for (let i = 0; i < 5; i++) await coll.findOne({ _id: 'm1' });
+  await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);
+  await coll.updateOne({ _id: 'm1' }, { $set: { seen: true } });
+  await coll.deleteOne({ _id: 'm2' });
+  const afterCounts = await opcounters();
+  assert.equal(typeof afterCounts.query, 'number');
+  assert.equal(afterCounts.query - before.query, 5);
+  assert.equal(afterCounts.insert - before.insert, 3);
+  assert.equal(afterCounts.update - before.update, 1);
+  assert.equal(afterCounts.delete - before.delete, 1);
+  assert.ok(afterCounts.command - before.command >= 1); // the second serverStatus itself
+});
+
+test('an unknown command answers CommandNotFound (59)', async () => {
+  await assert.rejects(client.db('admin').command({ frobnicate: 1 }), (err) => {
+    assert.equal(err.code, 59);
+    assert.equal(err.codeName, 'CommandNotFound');
+    return true;
+  });
+});
