@@ -49,7 +49,10 @@ const char *sse_jwt_key_from_bytes(apr_pool_t *p, sse_jwt_alg alg,
                                    const unsigned char *bytes, apr_size_t len,
                                    sse_jwt_key **key);
 
-/* `SSEJWTKey alg source [kid=ID]`: source is `file:/path` or `env:NAME`.
+/* `SSEJWTKey alg source [kid=ID]`: source is `file:/path` or `env:NAME`;
+ * `kid` is the bare ID (NULL or "" for none). An HMAC secret read from a file
+ * is used byte for byte except that one trailing "\n" is dropped; from the
+ * environment it is used exactly.
  * Returns NULL or an error message suitable for apachectl -t. */
 const char *sse_jwt_key_load(apr_pool_t *p, const char *alg_name,
                              const char *source, const char *kid,
@@ -67,7 +70,14 @@ const char *sse_jwt_key_kid(const sse_jwt_key *key);
  * sse_jwt_key *) and `policy` at time `now`. On success returns NULL and
  * fills `claims` (allocated from p). On failure returns a short reason
  * fit for an RFC 6750 error_description, e.g. "token expired". The token
- * itself is never part of the reason. */
+ * itself is never part of the reason. The reasons, all static strings:
+ *   "malformed token", "token too large", "unsupported algorithm",
+ *   "unsupported critical header", "nested token not supported",
+ *   "no matching key", "signature mismatch", "missing exp", "invalid exp",
+ *   "invalid nbf", "invalid iat", "token expired", "token not yet valid",
+ *   "issued in the future", "wrong issuer", "wrong audience".
+ * Claim names that differ only in case are left out of claims->claims (an
+ * APR table ignores case). `policy` may be NULL (no iss/aud, no leeway). */
 const char *sse_jwt_verify(apr_pool_t *p, const apr_array_header_t *keys,
                            const sse_jwt_policy *policy, const char *token,
                            apr_time_t now, sse_jwt_claims *claims);

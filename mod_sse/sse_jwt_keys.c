@@ -252,7 +252,11 @@ const char *sse_jwt_key_load(apr_pool_t *p, const char *alg_name,
     else {
         return "key source must be file:/path or env:NAME";
     }
-    return sse_jwt_key_from_bytes(p, alg, kid, bytes, len, key);
+    err = sse_jwt_key_from_bytes(p, alg, kid, bytes, len, key);
+    /* The key keeps its own copy; do not leave a second one of a secret
+     * lying in the configuration pool. */
+    OPENSSL_cleanse(bytes, len);
+    return err;
 }
 
 /* ---- JWK Set (RFC 7517) ---- */
@@ -441,12 +445,15 @@ const char *sse_jwt_jwks_load(apr_pool_t *p, const char *path,
     if ((err = read_file(p, path, &bytes, &len)) != NULL)
         return err;
     root = json_loadb((const char *)bytes, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
+    if (root == NULL) {
+        OPENSSL_cleanse(bytes, len);
         return apr_psprintf(p, "%s: invalid JSON at line %d: %s",
                             path, jerr.line, jerr.text);
+    }
     list = json_object_get(root, "keys");
     if (!json_is_object(root) || !json_is_array(list)) {
         json_decref(root);
+        OPENSSL_cleanse(bytes, len);
         return apr_psprintf(p, "%s: not a JWK Set (no \"keys\" array)", path);
     }
     json_array_foreach(list, i, jwk) {
@@ -475,6 +482,7 @@ const char *sse_jwt_jwks_load(apr_pool_t *p, const char *path,
         added++;
     }
     json_decref(root);
+    OPENSSL_cleanse(bytes, len);        /* may hold oct secrets */
     if (err == NULL && added == 0)
         err = apr_psprintf(p, "%s: no signing keys", path);
     return err;

@@ -1147,6 +1147,33 @@ static void rejects_key_of_the_wrong_type(void **state)
     assert_string_equal(load_pem(f, SSE_JWT_EDDSA, ec256), "key type does not match EdDSA");
 }
 
+static void accepts_rsa_pss_key_only_for_ps_algs(void **state)
+{
+    fixture *f = *state;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
+    EVP_PKEY *pss = NULL;
+    const char *pem, *in;
+    sse_jwt_key *key = NULL;
+
+    assert_non_null(ctx);
+    assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
+    assert_true(EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) > 0);
+    assert_int_equal(EVP_PKEY_generate(ctx, &pss), 1);
+    EVP_PKEY_CTX_free(ctx);
+    assert_non_null(pss);
+    pem = public_pem(f->p, pss);
+    assert_string_equal(sse_jwt_key_from_bytes(f->p, SSE_JWT_RS256, NULL,
+                                               (const unsigned char *)pem, strlen(pem), &key),
+                        "key type does not match RS256");
+    assert_null(sse_jwt_key_from_bytes(f->p, SSE_JWT_PS384, NULL,
+                                       (const unsigned char *)pem, strlen(pem), &key));
+    APR_ARRAY_PUSH(f->keys, sse_jwt_key *) = key;
+    in = signing_input(f->p, "{\"alg\":\"PS384\"}", valid_payload(f->p));
+    assert_verifies(f, apr_pstrcat(f->p, in, ".",
+                                   sign_with(f->p, SSE_JWT_PS384, pss, NULL, 0, in, -1), NULL));
+    EVP_PKEY_free(pss);
+}
+
 static void rejects_ec_key_on_the_wrong_curve(void **state)
 {
     fixture *f = *state;
@@ -1476,6 +1503,7 @@ int main(void)
         T(rejects_short_hmac_secret),
         T(rejects_1024_bit_rsa_key),
         T(rejects_key_of_the_wrong_type),
+        T(accepts_rsa_pss_key_only_for_ps_algs),
         T(rejects_ec_key_on_the_wrong_curve),
         T(rejects_pem_that_is_not_a_public_key),
         T(loads_pem_key_from_file_with_kid),
