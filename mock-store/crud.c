@@ -2,7 +2,9 @@
  * _id index when the filter is {_id: v}), sort, skip/limit, project and
  * return a first batch; what does not fit stays in a cursor for getMore.
  * Writes report per-statement errors in writeErrors, as mongod does. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* qsort_r, accept4 */
+#endif
 #include "crud.h"
 
 #include "query.h"
@@ -236,7 +238,8 @@ void ms_cmd_find(ms_command_t *c, bson_t *reply)
     const char *coll_name = collection_arg(c, reply);
     if (!coll_name)
         return;
-    bson_t filter, projection, sort_spec;
+    /* Initialized up front: the argument chain below may stop early. */
+    bson_t filter = BSON_INITIALIZER, projection = BSON_INITIALIZER, sort_spec = BSON_INITIALIZER;
     bool has_filter, has_proj, has_sort;
     int64_t limit = 0, skip = 0, batch_size = -1;
     bool ok = doc_arg(c, "filter", &filter, &has_filter, reply) &&
@@ -269,12 +272,14 @@ void ms_cmd_find(ms_command_t *c, bson_t *reply)
 
     c->state->opcounters.query++;
     if (limit < 0) { /* legacy: a negative limit means one batch of |limit| */
-        limit = -limit;
+        limit = limit == INT64_MIN ? INT64_MAX : -limit;
         single_batch = true;
     }
     ms_collection_t *coll = ms_store_collection(&c->state->store, c->db, coll_name, false);
     hits_t hits = {0};
-    size_t enough = (!sort.nkeys && limit) ? (size_t)(skip + limit) : 0;
+    size_t enough = 0;
+    if (!sort.nkeys && limit && limit <= INT64_MAX - skip)
+        enough = (size_t)(skip + limit);
     collect_matches(coll, &filter, enough, &hits);
     if (sort.nkeys && hits.n > 1)
         qsort_r(hits.items, hits.n, sizeof *hits.items, hit_compare, &sort);
@@ -444,7 +449,7 @@ void ms_cmd_count(ms_command_t *c, bson_t *reply)
     if (skip > 0)
         n = n > skip ? n - skip : 0;
     if (limit < 0)
-        limit = -limit;
+        limit = limit == INT64_MIN ? INT64_MAX : -limit;
     if (limit > 0 && n > limit)
         n = limit;
     BSON_APPEND_INT32(reply, "n", (int32_t)n);

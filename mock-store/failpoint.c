@@ -95,6 +95,8 @@ static bool parse_data(ms_failpoint_t *fp, bson_iter_t *data, bson_t *reply)
             fp->block_connection = bson_iter_as_bool(&it);
         } else if (!strcmp(k, "blockTimeMS") && BSON_ITER_HOLDS_NUMBER(&it)) {
             fp->block_ms = bson_iter_as_int64(&it);
+            if (fp->block_ms > 24 * 3600 * 1000)
+                fp->block_ms = 24 * 3600 * 1000; /* keeps the deadline arithmetic sane */
         } else if (!strcmp(k, "appName") && BSON_ITER_HOLDS_UTF8(&it)) {
             fp->app_name = bson_strdup(bson_iter_utf8(&it, NULL));
         } else if (!strcmp(k, "errorLabels") && BSON_ITER_HOLDS_ARRAY(&it)) {

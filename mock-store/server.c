@@ -2,7 +2,9 @@
  * sockets. A connection hit by blockConnection is parked (no EPOLLIN) with a
  * deadline and its request left unconsumed in its buffer; when the deadline
  * passes the request is run, so only that connection waits. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* qsort_r, accept4 */
+#endif
 #include "server.h"
 
 #include "crud.h"

@@ -35,7 +35,7 @@ bson_t *ms_simulate_advance(const bson_t *doc, int64_t now_ms)
         progress = (int32_t)bson_iter_as_int64(&it);
     int32_t next_progress = stages[stage].progress;
     if (progress >= next_progress && next_progress < 100)
-        next_progress = progress + 1 < 99 ? progress + 1 : 99; /* progress only grows */
+        next_progress = progress >= 98 ? 99 : progress + 1; /* progress only grows */
 
     bson_t u, set;
     bson_init(&u);

@@ -182,15 +182,18 @@ static int64_t as_int64(const bson_value_t *v)
     return v->value_type == BSON_TYPE_INT32 ? v->value.v_int32 : v->value.v_int64;
 }
 
-/* a + b with mongod's type promotion: double wins, int32 widens on overflow. */
-static void add_numbers(const bson_value_t *a, const bson_value_t *b, bson_value_t *out)
+/* a + b with mongod's type promotion: double wins, int32 widens on overflow,
+ * int64 overflow is refused. */
+static bool add_numbers(const bson_value_t *a, const bson_value_t *b, bson_value_t *out)
 {
     if (a->value_type == BSON_TYPE_DOUBLE || b->value_type == BSON_TYPE_DOUBLE) {
         out->value_type = BSON_TYPE_DOUBLE;
         out->value.v_double = as_double(a) + as_double(b);
-        return;
+        return true;
     }
-    int64_t sum = as_int64(a) + as_int64(b);
+    int64_t sum;
+    if (__builtin_add_overflow(as_int64(a), as_int64(b), &sum))
+        return false;
     if (a->value_type == BSON_TYPE_INT32 && b->value_type == BSON_TYPE_INT32 && sum >= INT32_MIN &&
         sum <= INT32_MAX) {
         out->value_type = BSON_TYPE_INT32;
@@ -199,6 +202,7 @@ static void add_numbers(const bson_value_t *a, const bson_value_t *b, bson_value
         out->value_type = BSON_TYPE_INT64;
         out->value.v_int64 = sum;
     }
+    return true;
 }
 
 static bool apply_field(bson_t **doc, const char *op, bson_iter_t *field, bool inserting,
@@ -224,7 +228,12 @@ static bool apply_field(bson_t **doc, const char *op, bson_iter_t *field, bool i
             return false;
         }
         bson_value_t sum;
-        add_numbers(&cur, &arg, &sum);
+        if (!add_numbers(&cur, &arg, &sum)) {
+            bson_set_error(err, ERR_DOMAIN, MS_CODE_BAD_VALUE,
+                           "Failed to apply $inc operations to current value of '%s': overflow",
+                           path);
+            return false;
+        }
         return set_path(doc, path, &sum, err);
     }
     if (!strcmp(op, "$min") || !strcmp(op, "$max")) {

@@ -32,6 +32,38 @@ static ms_wire_status_t invalid(char *why, size_t why_len, const char *fmt, ...)
     return MS_WIRE_INVALID;
 }
 
+#define MAX_NESTING 128
+
+/* Every embedded document, array and code-with-scope scope is itself a
+ * well-formed document, at most MAX_NESTING deep. bson_validate() alone is
+ * not enough: it silently skips an embedded document whose own framing is
+ * broken, and it recurses without a depth limit. */
+static bool nested_documents_valid(const uint8_t *data, uint32_t len, int depth)
+{
+    bson_iter_t it;
+    if (depth > MAX_NESTING || !bson_iter_init_from_data(&it, data, len))
+        return false;
+    while (bson_iter_next(&it)) {
+        const uint8_t *sub = NULL;
+        uint32_t sublen = 0;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            bson_iter_document(&it, &sublen, &sub);
+        } else if (BSON_ITER_HOLDS_ARRAY(&it)) {
+            bson_iter_array(&it, &sublen, &sub);
+        } else if (BSON_ITER_HOLDS_CODEWSCOPE(&it)) {
+            uint32_t code_len;
+            bson_iter_codewscope(&it, &code_len, &sublen, &sub);
+        } else {
+            continue;
+        }
+        bson_t child;
+        if (!sub || !bson_init_static(&child, sub, sublen) ||
+            !nested_documents_valid(sub, sublen, depth + 1))
+            return false;
+    }
+    return true;
+}
+
 /* Length of the BSON document at p if it fits in avail bytes and is well
  * formed all the way down, else 0. */
 static uint32_t valid_bson_at(const uint8_t *p, size_t avail)
@@ -42,7 +74,7 @@ static uint32_t valid_bson_at(const uint8_t *p, size_t avail)
     if (len < 5 || (size_t)len > avail)
         return 0;
     bson_t doc;
-    if (!bson_init_static(&doc, p, (size_t)len))
+    if (!bson_init_static(&doc, p, (size_t)len) || !nested_documents_valid(p, (uint32_t)len, 0))
         return 0;
     size_t err_offset;
     if (!bson_validate(&doc, BSON_VALIDATE_NONE, &err_offset))

@@ -127,6 +127,17 @@ const malformed = {
     body.writeInt32LE(1000, 4 + 1 + 5); // the int32 length of "c"
     return opMsg(body);
   })(),
+  'invalid BSON (an embedded document with a broken terminator)': (() => {
+    const body = bson({ insert: 'c', documents: [{ k: 1 }], $db: 'raw' });
+    const at = body.indexOf(Buffer.from([0x10, 0x6b, 0x00, 0x01, 0, 0, 0, 0x00])); // "k": 1 and its terminator
+    body[at + 7] = 0xc0;
+    return opMsg(body);
+  })(),
+  'BSON nested deeper than 128 levels': (() => {
+    let doc = { leaf: 1 };
+    for (let i = 0; i < 200; i++) doc = { d: doc };
+    return opMsg(bson({ find: 'c', filter: doc, $db: 'raw' }));
+  })(),
   'an OP_MSG with an unknown section kind': (() => {
     const m = opMsg(ping);
     m[20] = 7;
