@@ -8,11 +8,12 @@ import { once } from 'node:events';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const storeBinary = path.join(repoRoot, 'mock-store', 'mock-store');
 
-/** Starts mock-store; resolves with { port, pid, uri, stderr(), stop() }. */
+/** Starts mock-store; resolves with { port, pid, uri, stderr(), exited, stop() }. */
 export async function startStore(extraArgs = []) {
   const child = spawn(storeBinary, ['--bind', '127.0.0.1', '--port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const exited = once(child, 'exit'); // [code, signal]
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk) => { stderr += chunk; });
@@ -36,11 +37,11 @@ export async function startStore(extraArgs = []) {
     pid: child.pid,
     uri: `mongodb://127.0.0.1:${port}/?serverSelectionTimeoutMS=2000&heartbeatFrequencyMS=60000`,
     stderr: () => stderr,
+    exited,
+    /** SIGTERM by PID; resolves with [exitCode, signal] once it is gone. */
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      process.kill(child.pid, 'SIGTERM');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGTERM');
+      return exited;
     },
   };
 }
