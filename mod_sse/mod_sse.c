@@ -18,6 +18,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include "sse_async.h"
 #include "sse_config.h"
 #include "sse_duration.h"
 #include "sse_jwt.h"
@@ -515,6 +516,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(sse_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(sse_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(sse_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    sse_async_register_hooks(p);
 }
 
 /* ------------------------------------------------------------------ */

@@ -20,6 +20,7 @@
 
 #include <unistd.h>
 
+#include "sse_async.h"
 #include "sse_auth.h"
 #include "sse_config.h"
 #include "sse_event.h"
@@ -57,6 +58,7 @@ static volatile int child_is_stopping;
 void sse_stream_child_stopping(void)
 {
     child_is_stopping = 1;
+    sse_async_child_stopping();
 }
 
 int sse_stream_server_stopping(void)
@@ -74,8 +76,12 @@ int sse_stream_server_stopping(void)
 void sse_stream_child_init(apr_pool_t *pchild, server_rec *s)
 {
     child_is_stopping = 0;
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 "mod_sse: streams run in blocking mode (one worker thread each)");
+    sse_async_child_init(pchild, s);
+}
+
+void sse_stream_use_tick_pool(sse_stream *s, apr_pool_t *tick)
+{
+    s->tick = tick;
 }
 
 /* ------------------------------------------------------------------ */
@@ -188,6 +194,19 @@ static apr_time_t earliest(apr_time_t a, apr_time_t b)
     return a < b ? a : b;
 }
 
+/* When the next tick is due: a poll, a keep-alive, or an end. */
+static apr_time_t next_due(const sse_stream *s)
+{
+    apr_interval_time_t lifetime = sse_conf_max_lifetime(s->d);
+    apr_time_t next = earliest(s->next_poll, s->last_write + sse_conf_keepalive(s->d));
+
+    next = earliest(next, s->token_deadline);
+    if (lifetime > 0) {
+        next = earliest(next, s->started + lifetime);
+    }
+    return next;
+}
+
 sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
 {
     apr_interval_time_t lifetime = sse_conf_max_lifetime(s->d);
@@ -240,11 +259,7 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
         return SSE_STEP_DONE;
     }
 
-    *next = earliest(s->next_poll, s->last_write + keepalive);
-    *next = earliest(*next, s->token_deadline);
-    if (lifetime > 0) {
-        *next = earliest(*next, s->started + lifetime);
-    }
+    *next = next_due(s);
     return SSE_STEP_AGAIN;
 }
 
@@ -266,9 +281,25 @@ static void run_blocking(sse_stream *s)
     }
 }
 
-static const char *instance_name(request_rec *r)
+/* Up to half an interval earlier than due, so streams opened together (a
+ * mass reconnect) poll spread out rather than in the same millisecond. */
+static apr_interval_time_t first_poll_jitter(const sse_dir_conf *d, apr_time_t now)
 {
-    return apr_psprintf(r->pool, "%s:%u:%ld", r->server->server_hostname,
+    static __thread apr_uint64_t state;
+    apr_uint64_t half = (apr_uint64_t)sse_conf_poll_interval(d) / 2;
+
+    if (!state) {
+        state = (apr_uint64_t)now ^ ((apr_uint64_t)(apr_uintptr_t)&state << 16) ^ 0x9e3779b97f4a7c15ULL;
+    }
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return half ? (apr_interval_time_t)(state % half) : 0;
+}
+
+static const char *instance_name(apr_pool_t *p, request_rec *r)
+{
+    return apr_psprintf(p, "%s:%u:%ld", r->server->server_hostname,
                         (unsigned)r->connection->local_addr->port, (long)getpid());
 }
 
@@ -280,7 +311,9 @@ int sse_stream_handler(request_rec *r)
     sse_store_doc doc;
     sse_store_status st;
     const char *id, *why = NULL, *last_id;
+    apr_pool_t *tick;
     apr_time_t now;
+    int async;
 
     if (sse_http_cors(r, d, "GET")) {
         return OK;
@@ -296,7 +329,19 @@ int sse_stream_handler(request_rec *r)
         return OK;
     }
 
-    st = sse_store_fetch(r->pool, r->server, d, id, &doc, &why);
+    /* A suspended stream keeps no pool of its own: the first poll and
+     * every tick allocate from the worker thread's scratch pool. */
+    async = sse_async_possible(r);
+    if (async) {
+        tick = sse_async_scratch_pool();
+        apr_pool_clear(tick);
+    }
+    else {
+        apr_pool_create(&tick, r->pool);
+        apr_pool_tag(tick, "sse_tick");
+    }
+
+    st = sse_store_fetch(tick, r->server, d, id, &doc, &why);
     if (st == SSE_STORE_UNAVAILABLE) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "mod_sse: store unavailable, stream for %s refused: %s", id, why);
@@ -314,12 +359,11 @@ int sse_stream_handler(request_rec *r)
     s->claims = claims;
     s->started = now;
     s->token_deadline = apr_time_from_sec(claims->exp) + sse_conf_leeway(d);
-    s->next_poll = now + sse_conf_poll_interval(d);
+    s->next_poll = now + sse_conf_poll_interval(d) - first_poll_jitter(d, now);
     s->last_write = now;
     s->out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     s->in = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    apr_pool_create(&s->tick, r->pool);
-    apr_pool_tag(s->tick, "sse_tick");
+    s->tick = tick;
 
     last_id = sse_event_last_id(apr_table_get(r->headers_in, "Last-Event-ID"));
     if (last_id) {
@@ -332,6 +376,11 @@ int sse_stream_handler(request_rec *r)
     apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
     apr_table_unset(r->headers_out, "Content-Length");
     apr_table_setn(r->subprocess_env, "no-gzip", "1");
+    if (async) {
+        /* 2.4 cannot hand a suspended connection back for keep-alive, so
+         * the response says it ends with the connection. */
+        apr_table_setn(r->headers_out, "Connection", "close");
+    }
     r->status = HTTP_OK;
 
     queue(s, sse_event_retry(s->tick, sse_conf_retry_ms(d)));
@@ -342,12 +391,15 @@ int sse_stream_handler(request_rec *r)
                           sse_http_json_string(s->tick, id),
                           (long)apr_time_as_msec(sse_conf_poll_interval(d)),
                           (long)apr_time_as_msec(sse_conf_keepalive(d)),
-                          sse_http_json_string(s->tick, instance_name(r)))));
+                          sse_http_json_string(s->tick, instance_name(s->tick, r)))));
     queue_document(s, &doc);
     if (!flush_out(s, now)) {
         return OK;
     }
-
+    if (async) {
+        apr_pool_clear(tick);
+        return sse_async_suspend(r, s, next_due(s));
+    }
     run_blocking(s);
     return OK;
 }

@@ -22,6 +22,10 @@ int sse_stream_handler(request_rec *r);
 
 sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next);
 
+/* The pool the next step allocates from and clears first. A suspended
+ * stream borrows its worker thread's scratch pool for each tick. */
+void sse_stream_use_tick_pool(sse_stream *s, apr_pool_t *tick);
+
 /* Per-child start-up (execution mode) and the graceful-stop signal. */
 void sse_stream_child_init(apr_pool_t *pchild, server_rec *s);
 void sse_stream_child_stopping(void);

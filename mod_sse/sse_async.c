@@ -1,0 +1,390 @@
+/* sse_async.c: suspended streams on mpm_event.
+ *
+ * The handler writes a stream's opening events and returns SUSPENDED; from
+ * then on the stream costs a baton and a socket, not a thread. A per-child
+ * scheduler thread keeps every suspended stream's next deadline in a
+ * min-heap and sleeps on a condition variable until the earliest one. When
+ * a stream is due it registers a zero-delay MPM timed callback for it: on
+ * 2.4 the event listener only honours timers that have already expired, so
+ * a timer set for a future time can wait as long as nothing else wakes the
+ * listener. The callback runs in a worker thread, takes r->invoke_mtx (the
+ * core holds it around the handler), runs the same sse_stream_step() as the
+ * blocking loop and hands the stream back to the scheduler.
+ *
+ * A stream is in exactly one place at a time: the heap, the MPM's timer
+ * queue, or a worker running its tick. Timed callbacks cannot be
+ * cancelled, so a stream is only ever finished from inside its own tick.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_connection.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
+#include "util_filter.h"
+#include "apr_thread_cond.h"
+#include "apr_thread_mutex.h"
+#include "apr_thread_proc.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "sse_async.h"
+#include "sse_config.h"
+#include "sse_stream.h"
+
+APLOG_USE_MODULE(sse);
+
+/* Streams handed to the MPM per scheduler wake-up before it looks again. */
+#define HANDOFF_BATCH 256
+/* Memory a worker's scratch pool may keep between ticks. */
+#define SCRATCH_MAX_FREE (256 * 1024)
+/* How long the scheduler waits before retrying a refused registration. */
+#define REGISTER_RETRY apr_time_from_msec(100)
+
+/* One suspended stream, from r->pool. */
+typedef struct {
+    sse_stream *s;
+    request_rec *r;
+    apr_time_t due;
+} suspended_stream;
+
+/* Per-process: created in child_init, stopped by a pchild cleanup. */
+typedef struct {
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *wake;
+    apr_thread_t *thread;
+    suspended_stream **heap;        /* min-heap on due, malloc'ed */
+    apr_size_t len, cap;
+    int stopping;                   /* graceful stop: everything is due now */
+    int exiting;                    /* the child is going away */
+} scheduler;
+
+static scheduler *sched;            /* NULL: this child's streams block */
+static apr_pool_t *scratch_parent;  /* parent of the per-thread scratch pools */
+
+/* Each worker thread's scratch pool, made on first use. */
+static __thread apr_pool_t *thread_scratch;
+static __thread apr_pool_t *thread_scratch_parent;
+
+static void run_tick(void *baton);
+
+/* ------------------------------------------------------------------ */
+/* The heap (callers hold sched->lock)                                 */
+/* ------------------------------------------------------------------ */
+
+static int heap_push(suspended_stream *e)
+{
+    apr_size_t i;
+
+    if (sched->len == sched->cap) {
+        apr_size_t cap = sched->cap ? sched->cap * 2 : 1024;
+        suspended_stream **grown = realloc(sched->heap, cap * sizeof(*grown));
+        if (!grown) return 0;
+        sched->heap = grown;
+        sched->cap = cap;
+    }
+    i = sched->len++;
+    while (i > 0) {
+        apr_size_t parent = (i - 1) / 2;
+        if (sched->heap[parent]->due <= e->due) break;
+        sched->heap[i] = sched->heap[parent];
+        i = parent;
+    }
+    sched->heap[i] = e;
+    return 1;
+}
+
+static suspended_stream *heap_pop(void)
+{
+    suspended_stream *top = sched->heap[0], *last = sched->heap[--sched->len];
+    apr_size_t i = 0;
+
+    for (;;) {
+        apr_size_t child = 2 * i + 1;
+        if (child >= sched->len) break;
+        if (child + 1 < sched->len && sched->heap[child + 1]->due < sched->heap[child]->due) {
+            child++;
+        }
+        if (last->due <= sched->heap[child]->due) break;
+        sched->heap[i] = sched->heap[child];
+        i = child;
+    }
+    if (sched->len) sched->heap[i] = last;
+    return top;
+}
+
+/* Queues a stream for its next tick; wakes the scheduler when it is now
+ * the earliest. */
+static void schedule(suspended_stream *e, apr_time_t due)
+{
+    int ok, earliest;
+
+    e->due = due;
+    apr_thread_mutex_lock(sched->lock);
+    ok = heap_push(e);
+    earliest = ok && sched->heap[0] == e;
+    if (earliest || sched->stopping) {
+        apr_thread_cond_signal(sched->wake);
+    }
+    apr_thread_mutex_unlock(sched->lock);
+    if (!ok) {
+        /* Out of memory for the heap: tick it now rather than lose it. */
+        ap_log_rerror(APLOG_MARK, APLOG_CRIT, APR_ENOMEM, e->r,
+                      "mod_sse: scheduler heap full; ticking stream at once");
+        ap_mpm_register_timed_callback(0, run_tick, e);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The scheduler thread                                                */
+/* ------------------------------------------------------------------ */
+
+static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
+{
+    suspended_stream *due[HANDOFF_BATCH];
+    server_rec *s = data;
+
+    apr_thread_mutex_lock(sched->lock);
+    while (!sched->exiting) {
+        apr_time_t now = apr_time_now();
+        int i, n = 0;
+
+        while (sched->len && n < HANDOFF_BATCH
+               && (sched->stopping || sched->heap[0]->due <= now)) {
+            due[n++] = heap_pop();
+        }
+        if (n) {
+            apr_thread_mutex_unlock(sched->lock);
+            for (i = 0; i < n; i++) {
+                apr_status_t rv = ap_mpm_register_timed_callback(0, run_tick, due[i]);
+                if (rv != APR_SUCCESS) {
+                    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                                 "mod_sse: the MPM refused a timed callback; retrying");
+                    apr_thread_mutex_lock(sched->lock);
+                    due[i]->due = now + REGISTER_RETRY;
+                    heap_push(due[i]);
+                    apr_thread_mutex_unlock(sched->lock);
+                }
+            }
+            apr_thread_mutex_lock(sched->lock);
+            continue;
+        }
+        if (!sched->len) {
+            apr_thread_cond_wait(sched->wake, sched->lock);
+        }
+        else {
+            apr_thread_cond_timedwait(sched->wake, sched->lock, sched->heap[0]->due - now);
+        }
+    }
+    apr_thread_mutex_unlock(sched->lock);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* A pre-cleanup so the thread is gone before any other part of the child
+ * is torn down. Streams still in the heap belong to an ungraceful stop;
+ * their connections die with the process. */
+static apr_status_t scheduler_stop(void *data)
+{
+    apr_status_t rv;
+
+    if (!sched) return APR_SUCCESS;
+    apr_thread_mutex_lock(sched->lock);
+    sched->exiting = 1;
+    apr_thread_cond_signal(sched->wake);
+    apr_thread_mutex_unlock(sched->lock);
+    apr_thread_join(&rv, sched->thread);
+    free(sched->heap);
+    sched = NULL;
+    scratch_parent = NULL;
+    return APR_SUCCESS;
+}
+
+void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_allocator_t *allocator;
+    apr_thread_mutex_t *allocator_lock;
+    scheduler *sc;
+    int async = 0;
+    apr_status_t rv;
+
+    sched = NULL;
+    if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) != APR_SUCCESS || !async) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "mod_sse: child %ld: streams run in blocking mode "
+                     "(one worker thread each; the MPM cannot suspend requests)",
+                     (long)getpid());
+        return;
+    }
+
+    /* Scratch pools are created from worker threads, so their parent
+     * needs an allocator with a lock. */
+    apr_allocator_create(&allocator);
+    apr_pool_create_ex(&scratch_parent, pchild, NULL, allocator);
+    apr_allocator_owner_set(allocator, scratch_parent);
+    apr_thread_mutex_create(&allocator_lock, APR_THREAD_MUTEX_DEFAULT, scratch_parent);
+    apr_allocator_mutex_set(allocator, allocator_lock);
+    apr_pool_tag(scratch_parent, "sse_scratch");
+
+    sc = apr_pcalloc(pchild, sizeof(*sc));
+    apr_thread_mutex_create(&sc->lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    apr_thread_cond_create(&sc->wake, pchild);
+    sched = sc;
+    rv = apr_thread_create(&sc->thread, NULL, scheduler_main, s, pchild);
+    if (rv != APR_SUCCESS) {
+        sched = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "mod_sse: child %ld: cannot start the stream scheduler; "
+                     "streams run in blocking mode", (long)getpid());
+        return;
+    }
+    apr_pool_pre_cleanup_register(pchild, NULL, scheduler_stop);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 "mod_sse: child %ld: streams run suspended "
+                 "(no worker thread between ticks; HTTP/2 streams block)",
+                 (long)getpid());
+}
+
+void sse_async_child_stopping(void)
+{
+    scheduler *sc = sched;
+
+    if (!sc) return;
+    apr_thread_mutex_lock(sc->lock);
+    sc->stopping = 1;
+    apr_thread_cond_signal(sc->wake);
+    apr_thread_mutex_unlock(sc->lock);
+}
+
+int sse_async_possible(request_rec *r)
+{
+    conn_rec *c = r->connection;
+
+    return sched && !c->master && c->cs && !c->clogging_input_filters
+           && !r->main && !r->prev && r->invoke_mtx;
+}
+
+apr_pool_t *sse_async_scratch_pool(void)
+{
+    if (!thread_scratch || thread_scratch_parent != scratch_parent) {
+        apr_allocator_t *allocator;
+
+        apr_allocator_create(&allocator);
+        apr_allocator_max_free_set(allocator, SCRATCH_MAX_FREE);
+        apr_pool_create_ex(&thread_scratch, scratch_parent, NULL, allocator);
+        apr_allocator_owner_set(allocator, thread_scratch);
+        apr_pool_tag(thread_scratch, "sse_tick");
+        thread_scratch_parent = scratch_parent;
+    }
+    return thread_scratch;
+}
+
+/* ------------------------------------------------------------------ */
+/* Finishing a suspended stream                                        */
+/* ------------------------------------------------------------------ */
+
+#ifndef AP_MPMQ_CAN_SUSPEND
+/* 2.4 has no ap_mpm_resume_suspended(): nothing would ever take this
+ * connection back, so end it here. Finish the response (EOS, then EOR,
+ * which logs the request and frees r->pool once written), flush, send our
+ * FIN and drain what the client sent, close. Then destroy the connection's
+ * pool: in 2.4 that is event's transaction pool, whose cleanup
+ * (decrement_connection_count) drops the child's connection count and,
+ * seeing CONN_STATE_SUSPENDED, its suspended count. We do not linger
+ * waiting for the client's FIN: an SSE client sends nothing after its
+ * request, and waiting would hold the worker. */
+static void close_suspended_connection(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    apr_socket_t *sock = ap_get_conn_socket(c);
+
+    ap_finalize_request_protocol(r);
+    ap_process_request_after_handler(r);        /* r is gone from here */
+    c->cs->state = CONN_STATE_SUSPENDED;        /* what the cleanup counts */
+
+    if (sock) {
+        if (!ap_start_lingering_close(c)) {
+            char drain[512];
+            apr_size_t n;
+            int rounds = 16;
+
+            apr_socket_timeout_set(sock, 0);
+            do {
+                n = sizeof(drain);
+            } while (apr_socket_recv(sock, drain, &n) == APR_SUCCESS && n > 0 && --rounds);
+        }
+        apr_socket_close(sock);
+    }
+    apr_pool_destroy(c->pool);
+}
+#else
+static void close_suspended_connection(request_rec *r)
+{
+    conn_rec *c = r->connection;
+
+    ap_finalize_request_protocol(r);
+    ap_process_request_after_handler(r);
+    ap_mpm_resume_suspended(c);
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* The tick                                                            */
+/* ------------------------------------------------------------------ */
+
+static void run_tick(void *baton)
+{
+    suspended_stream *e = baton;
+    request_rec *r = e->r;
+    apr_pool_t *scratch = sse_async_scratch_pool();
+    apr_time_t next = 0;
+    sse_step_result res;
+
+    apr_thread_mutex_lock(r->invoke_mtx);
+    sse_stream_use_tick_pool(e->s, scratch);
+    res = sse_stream_step(e->s, apr_time_now(), &next);
+    apr_pool_clear(scratch);
+    if (res == SSE_STEP_AGAIN) {
+        schedule(e, next);
+        apr_thread_mutex_unlock(r->invoke_mtx);
+        return;
+    }
+    apr_thread_mutex_unlock(r->invoke_mtx);
+    close_suspended_connection(r);
+}
+
+int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
+{
+    suspended_stream *e = apr_palloc(r->pool, sizeof(*e));
+
+    e->s = s;
+    e->r = r;
+    e->due = next;
+    /* Queued once the MPM has marked the connection suspended (below), not
+     * here: a tick that ran and finished the stream while the worker that
+     * ran this handler is still suspending the connection would free the
+     * connection under it. */
+    ap_set_module_config(r->connection->conn_config, &sse_module, e);
+    return SUSPENDED;
+}
+
+/* suspend_connection hook: event runs it as the last step of suspending a
+ * connection, on the worker that ran the handler. */
+static void connection_suspended(conn_rec *c, request_rec *r)
+{
+    suspended_stream *e = ap_get_module_config(c->conn_config, &sse_module);
+
+    if (e && sched) {
+        ap_set_module_config(c->conn_config, &sse_module, NULL);
+        schedule(e, e->due);
+    }
+}
+
+void sse_async_register_hooks(apr_pool_t *p)
+{
+    ap_hook_suspend_connection(connection_suspended, NULL, NULL, APR_HOOK_MIDDLE);
+}
