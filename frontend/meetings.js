@@ -149,7 +149,7 @@ function renderFatal({ kind, status }) {
   const base = FATAL_MESSAGES[kind] || FATAL_MESSAGES.rejected;
   showError(kind === 'rejected' ? `${base} (HTTP ${status})` : base);
   els.meeting.classList.add('is-stopped');
-  if (kind === 'gone') els.meeting.hidden = true;
+  if (kind === 'gone' || !current) els.meeting.hidden = true; // nothing worth keeping on screen
   if (kind === 'unauthorized') {
     sessionStorage.removeItem(TOKEN_KEY);
     showTokenPanel(true);
