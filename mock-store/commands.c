@@ -3,6 +3,7 @@
  * The data commands live in crud.c. */
 #include "commands.h"
 
+#include "aggregate.h"
 #include "crud.h"
 
 #include <stdarg.h>
@@ -246,6 +247,7 @@ static const struct {
     {"endSessions", cmd_ok, false},
     {"killCursors", ms_cmd_kill_cursors, false},
     {"count", ms_cmd_count, false},
+    {"aggregate", ms_cmd_aggregate, false},
     {"drop", ms_cmd_drop, false},
     {"dropDatabase", ms_cmd_drop_database, false},
     {"create", ms_cmd_create, false},

@@ -233,6 +233,32 @@ void ms_cursors_expire(ms_state_t *st, int64_t now_ms)
     }
 }
 
+void ms_reply_cursor(ms_command_t *c, const char *coll, bson_t **docs, size_t n,
+                     size_t first_batch, bson_t *reply)
+{
+    bson_t cursor, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cursor);
+    BSON_APPEND_ARRAY_BEGIN(&cursor, "firstBatch", &arr);
+    size_t sent = append_batch(&arr, (const bson_t *const *)docs, n, first_batch, NULL);
+    bson_append_array_end(&cursor, &arr);
+    for (size_t i = 0; i < sent; i++)
+        bson_destroy(docs[i]);
+    int64_t cursor_id = 0;
+    if (sent < n) {
+        ms_cursor_t *cur = cursor_open(c->state, c->db, coll);
+        cur->docs = docs;
+        cur->pos = sent; /* docs before pos are already freed */
+        cur->ndocs = n;
+        cursor_id = cur->id;
+    } else {
+        free(docs);
+    }
+    BSON_APPEND_INT64(&cursor, "id", cursor_id);
+    append_ns(&cursor, c->db, coll);
+    bson_append_document_end(reply, &cursor);
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+}
+
 void ms_cmd_find(ms_command_t *c, bson_t *reply)
 {
     const char *coll_name = collection_arg(c, reply);

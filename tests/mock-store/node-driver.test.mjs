@@ -175,3 +175,16 @@ test('an unknown command answers CommandNotFound (59)', async () => {
     return true;
   });
 });
+
+test('countDocuments and a simple aggregate pipeline work', async () => {
+  assert.equal(await coll.countDocuments({ ownerId: 'bob' }), 3);
+  assert.equal(await coll.countDocuments({ progress: { $gte: 35 } }, { skip: 1, limit: 1 }), 1);
+  assert.equal(await coll.countDocuments({ ownerId: 'nobody' }), 0);
+  const docs = await coll
+    .aggregate([{ $match: { ownerId: 'alice' } }, { $sort: { progress: -1 } }, { $project: { _id: 1 } }])
+    .toArray();
+  assert.deepEqual(docs, [{ _id: 'm2' }, { _id: 'm1' }]);
+  const [counted] = await coll.aggregate([{ $match: { status: 'uploaded' } }, { $count: 'n' }]).toArray();
+  assert.deepEqual(counted, { n: 2 });
+  await assert.rejects(coll.aggregate([{ $lookup: { from: 'x' } }]).toArray(), (err) => err.code === 40324);
+});
