@@ -30,6 +30,7 @@
 #include "apr_thread_proc.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sse_async.h"
@@ -283,6 +284,21 @@ apr_pool_t *sse_async_scratch_pool(void)
     return thread_scratch;
 }
 
+int sse_async_socket_has_room(conn_rec *c)
+{
+    apr_pollfd_t pfd;
+    apr_int32_t n = 0;
+
+    if (c->data_in_output_filters) return 0;
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.p = c->pool;
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.desc.s = ap_get_conn_socket(c);
+    pfd.reqevents = APR_POLLOUT;
+    if (!pfd.desc.s || apr_poll(&pfd, 1, &n, 0) != APR_SUCCESS) return 0;
+    return n == 1 && (pfd.rtnevents & APR_POLLOUT);
+}
+
 /* ------------------------------------------------------------------ */
 /* Finishing a suspended stream                                        */
 /* ------------------------------------------------------------------ */
@@ -302,6 +318,9 @@ static void close_suspended_connection(request_rec *r)
     conn_rec *c = r->connection;
     apr_socket_t *sock = ap_get_conn_socket(c);
 
+    if (!c->aborted && !sse_async_socket_has_room(c)) {
+        c->aborted = 1;             /* nothing more can reach this client */
+    }
     ap_finalize_request_protocol(r);
     ap_process_request_after_handler(r);        /* r is gone from here */
     c->cs->state = CONN_STATE_SUSPENDED;        /* what the cleanup counts */

@@ -33,6 +33,9 @@ int sse_async_possible(request_rec *r);
  * keeping a pool of its own. */
 apr_pool_t *sse_async_scratch_pool(void);
 
+/* 1 when the connection's socket can take a write now without blocking. */
+int sse_async_socket_has_room(conn_rec *c);
+
 /* Suspends a stream whose opening events are flushed; its next tick is due
  * at `next`. Returns SUSPENDED, for the handler to return. */
 int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next);

@@ -47,6 +47,8 @@ struct sse_stream {
     apr_pool_t *tick;               /* cleared at every step */
     apr_bucket_brigade *out;
     apr_bucket_brigade *in;
+    apr_time_t stalled_since;       /* suspended: no room in the socket since */
+    int suspended;                  /* ticks share a few workers: never block in a write */
     int store_down;                 /* an error event went out for this outage */
     int have_version;
     char version[VERSION_MAX + 1];
@@ -99,6 +101,25 @@ static int flush_out(sse_stream *s, apr_time_t now)
 {
     conn_rec *c = s->r->connection;
     apr_status_t rv;
+
+    /* A suspended stream whose client stopped reading must not hold one
+     * of the few workers in a blocking write: while its socket has no
+     * room the events wait in s->out for the next tick, and after the
+     * server's Timeout the client is dropped. */
+    if (s->suspended && !sse_async_socket_has_room(c)) {
+        s->last_write = now;        /* no keep-alive retries every tick */
+        if (!s->stalled_since) {
+            s->stalled_since = now;
+        }
+        if (now - s->stalled_since >= s->r->server->timeout) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, s->r,
+                          "mod_sse: stream for %s ended: client not reading", s->id);
+            c->aborted = 1;
+            return 0;
+        }
+        return 1;
+    }
+    s->stalled_since = 0;
 
     APR_BRIGADE_INSERT_TAIL(s->out, apr_bucket_flush_create(c->bucket_alloc));
     rv = ap_pass_brigade(s->r->output_filters, s->out);
@@ -398,6 +419,7 @@ int sse_stream_handler(request_rec *r)
     }
     if (async) {
         apr_pool_clear(tick);
+        s->suspended = 1;
         return sse_async_suspend(r, s, next_due(s));
     }
     run_blocking(s);
