@@ -5,6 +5,7 @@
 #   make test     every suite; ends with one line "N passed, N failed"
 #   make install  apxs -i plus conf/sse.load and conf/sse.conf
 #   make bench    the benchmark; prints a table, writes tests/bench/results/
+#   make fuzz     every libFuzzer target for 60 s; make leakcheck, make soak: see ci/
 
 APXS    ?= apxs
 CC      ?= cc
@@ -72,6 +73,16 @@ install: module
 
 bench:
 	bash ci/bench.sh
+
+# Not part of `make test` (a short run of each fuzz target is).
+fuzz:
+	bash ci/fuzz.sh 60
+
+leakcheck: all
+	bash ci/leakcheck.sh
+
+soak: all
+	bash ci/soak.sh
 
 clean:
 	rm -rf $(BUILD) mod_sse/*.o mod_sse/*.lo mod_sse/*.slo mod_sse/*.la mod_sse/.libs mod_sse/mod_sse.so mock-store/mock-store
