@@ -1,11 +1,15 @@
 // The meeting-status page end to end: Debian's headless Chromium (driven by playwright-core)
 // against real Apache + mod_sse + mock-store, all started here on 127.0.0.1.
 //
+// Screenshots go to build/screenshots/; with UPDATE_SCREENSHOTS=1 also to docs/ (the README's
+// pictures), so an ordinary `make test` leaves the work tree clean.
+//
 // Test hook: most tests set `window.__sseTestBackoff` (see frontend/meetings.js) so a reconnect
 // takes well under a second instead of 5 s; "the first reconnect waits the real 5 s" does not.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
@@ -16,6 +20,15 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 const FAST_BACKOFF = [300, 600, 900, 1500];
 const BANNER_TEXT = 'Live updates disconnected, retrying...';
 const TEST_TIMEOUT = { timeout: 90000 };
+
+async function screenshot(page, name) {
+  const dirs = [path.join(ROOT, 'build/screenshots')];
+  if (process.env.UPDATE_SCREENSHOTS === '1') dirs.push(path.join(ROOT, 'docs'));
+  for (const dir of dirs) {
+    fs.mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: path.join(dir, `screenshot-${name}.png`) });
+  }
+}
 
 const now = () => new Date();
 const meeting = (id, title, status, progress, ownerId = 'alice') =>
@@ -156,7 +169,7 @@ test('the live status shows and changes without a reload; the stream carries the
     assert.equal(log.filter((e) => e.kind === 'stream').length, 1, 'the change came over the open stream');
 
     await sleep(1200); // "updated 1 s ago" rather than "0 s" in the picture
-    await page.screenshot({ path: path.join(ROOT, 'docs/screenshot-live.png') });
+    await screenshot(page, 'live');
   } finally {
     await context.close();
   }
@@ -170,7 +183,7 @@ test('the page fits a phone screen without sideways scrolling', TEST_TIMEOUT, as
       scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth,
     }));
     assert.ok(scrollWidth <= clientWidth, `page is ${scrollWidth}px wide on a ${clientWidth}px screen`);
-    await page.screenshot({ path: path.join(ROOT, 'docs/screenshot-phone.png') });
+    await screenshot(page, 'phone');
   } finally {
     await context.close();
   }
@@ -192,7 +205,7 @@ test('Apache down: banner and retry count; back up: REST resync before the strea
     await page.waitForFunction(() => /^Reconnection attempt [2-9]\d*\.\.\.$/.test(
       document.getElementById('connection-retry-count').textContent), null, { timeout: 10000 });
     assert.equal(await page.isVisible('#connection-retry-count'), true);
-    await page.screenshot({ path: path.join(ROOT, 'docs/screenshot-banner.png') });
+    await screenshot(page, 'banner');
 
     // a change made while Apache is down
     await setMeeting('outage', { status: 'ready', progress: 100 });
