@@ -3,7 +3,7 @@
 // prints a ready link with a demo token, and stops both on Ctrl-C.
 import fs from 'node:fs';
 import path from 'node:path';
-import { startMockStore, startApache, ROOT } from '../tests/lib/harness.mjs';
+import { startMockStore, startApache, storeClient, ROOT } from '../tests/lib/harness.mjs';
 import { mintHS256 } from './mint-token.mjs';
 
 const PORT = Number(process.env.SSE_DEMO_PORT || 8080);
@@ -34,13 +34,24 @@ console.log('');
 console.log('Or watch the raw stream:');
 console.log(`  curl -N -H "Authorization: Bearer ${alice}" ${apache.url}/v1/meetings/m1/events`);
 console.log('');
-console.log('Ctrl-C stops both.');
+console.log('The simulator moves every meeting one step each 5 s; m1 starts over every 45 s');
+console.log('so the page keeps something to show. Ctrl-C stops both.');
+
+// Keep the demo alive: once m1 is done, put it back at the start.
+const mongo = await storeClient(store.uri);
+const restartTimer = setInterval(() => {
+  mongo.db('meetings_app').collection('meetings')
+    .updateOne({ _id: 'm1' }, { $set: { status: 'uploaded', progress: 0, updatedAt: new Date() } })
+    .catch(() => {});
+}, 45000);
 
 let stopping = false;
 async function shutdown() {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping...');
+  clearInterval(restartTimer);
+  await mongo.close().catch(() => {});
   await apache.stop();
   await store.stop();
   process.exit(0);
