@@ -105,7 +105,7 @@ test('SIGKILL of one instance: all 200 clients resume on the other through HAPro
     await waitUntil(() => byId.get(id).statuses().some((e) => e.id === version), POLL_MS * 2 + 2000, `${id} to get the next change`);
   }
   const worst = Math.max(...[...later].map(([id, v]) => byId.get(id).statuses().find((e) => e.id === v).at - changedAt));
-  assert.ok(worst <= POLL_MS + 1000, `the next change reached every client within ${worst} ms`);
+  assert.ok(worst <= POLL_MS + 1500, `the next change reached every client within ${worst} ms`);
   await sleep(POLL_MS * 3);
 
   for (const id of UNCHANGED) {
