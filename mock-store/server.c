@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #define READ_CHUNK 65536
+#define READ_BURST (1024 * 1024)
 #define OUT_HIGH_WATER (8 * 1024 * 1024) /* stop reading a client that does not read */
 #define HOUSEKEEPING_MS 60000
 
@@ -223,14 +224,18 @@ static bool conn_process(server_t *s, conn_t *c)
     return true;
 }
 
+/* Reads at most READ_BURST bytes per wakeup, so a client that pipelines
+ * without pause is processed as it goes instead of being buffered whole;
+ * level-triggered epoll brings us back for the rest. */
 static bool conn_read(server_t *s, conn_t *c)
 {
-    for (;;) {
+    for (size_t total = 0; total < READ_BURST;) {
         ms_buf_reserve(&c->in, READ_CHUNK);
         size_t room = c->in.cap - c->in.len;
         ssize_t n = recv(c->fd, c->in.data + c->in.len, room, 0);
         if (n > 0) {
             c->in.len += (size_t)n;
+            total += (size_t)n;
             if ((size_t)n < room)
                 break;
         } else if (n == 0) {
