@@ -52,10 +52,10 @@ mock-store/mock-store: $(MS_SRC) $(MS_HDR)
 
 unit-tests: $(UNIT_BIN) $(MSTEST_BIN)
 
-$(BUILD)/unit/%: tests/unit/%.c $(PURE_SRC) $(wildcard mod_sse/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $(PURE_SRC) $(wildcard mod_sse/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -g -O1 -std=gnu11 $(WARN) -Wno-unused-parameter $(SAN) -Imod_sse $(APR_INC) $(PC_CFLAGS) \
-	    -o $@ $< $(PURE_SRC) $(PC_LIBS) -lapr-1 -lcmocka
+	    -Itests/unit -o $@ $< $(PURE_SRC) $(PC_LIBS) -lapr-1 -lcmocka
 
 $(BUILD)/mock-store/%: tests/mock-store/%.c
 	@mkdir -p $(dir $@)

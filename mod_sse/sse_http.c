@@ -31,12 +31,8 @@ const char *sse_http_json_string(apr_pool_t *p, const char *s)
     return out;
 }
 
-int sse_http_json_error(request_rec *r, int status, const char *code,
-                        const char *message)
+int sse_http_json(request_rec *r, int status, const char *body)
 {
-    const char *body = apr_pstrcat(r->pool, "{\"error\":", sse_http_json_string(r->pool, code),
-                                   ",\"message\":", sse_http_json_string(r->pool, message),
-                                   "}\n", NULL);
     r->status = status;
     ap_set_content_type(r, "application/json; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
@@ -45,6 +41,15 @@ int sse_http_json_error(request_rec *r, int status, const char *code,
         ap_rputs(body, r);
     }
     return OK;
+}
+
+int sse_http_json_error(request_rec *r, int status, const char *code,
+                        const char *message)
+{
+    return sse_http_json(r, status,
+                         apr_pstrcat(r->pool, "{\"error\":", sse_http_json_string(r->pool, code),
+                                     ",\"message\":", sse_http_json_string(r->pool, message),
+                                     "}\n", NULL));
 }
 
 int sse_http_unauthorized(request_rec *r, const char *reason)

@@ -7,6 +7,9 @@
 #include "httpd.h"
 #include "sse_config.h"
 
+/* Sends `status` with a JSON body and Cache-Control: no-store; returns OK. */
+int sse_http_json(request_rec *r, int status, const char *body);
+
 /* Sends `status` with {"error": code, "message": message}; returns OK. */
 int sse_http_json_error(request_rec *r, int status, const char *code,
                         const char *message);

@@ -76,43 +76,25 @@ int sse_resource_handler(request_rec *r)
     json = sse_json_render(r->pool, doc.visible);
     version = sse_version_of(r->pool, doc.stored, d->version_field, json);
     apr_table_setn(r->headers_out, "ETag", apr_pstrcat(r->pool, "\"", version, "\"", NULL));
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (etag_matches(r, apr_table_get(r->headers_in, "If-None-Match"), version)) {
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
         r->status = HTTP_NOT_MODIFIED;
         return OK;
     }
-    ap_set_content_type(r, "application/json; charset=utf-8");
-    json = apr_pstrcat(r->pool, json, "\n", NULL);
-    ap_set_content_length(r, strlen(json));
-    if (!r->header_only) {
-        ap_rputs(json, r);
-    }
-    return OK;
+    return sse_http_json(r, HTTP_OK, apr_pstrcat(r->pool, json, "\n", NULL));
 }
 
 int sse_health_handler(request_rec *r)
 {
     const char *why = NULL;
-    const char *body;
 
     if (r->method_number != M_GET) {
         return sse_http_method_not_allowed(r, "GET, HEAD");
     }
     if (sse_store_ping(r->pool, r->server, &why)) {
-        body = "{\"status\":\"ok\"}\n";
-        r->status = HTTP_OK;
+        return sse_http_json(r, HTTP_OK, "{\"status\":\"ok\"}\n");
     }
-    else {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "mod_sse: health check failed: %s", why);
-        body = "{\"status\":\"unavailable\"}\n";
-        r->status = HTTP_SERVICE_UNAVAILABLE;
-    }
-    ap_set_content_type(r, "application/json; charset=utf-8");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    ap_set_content_length(r, strlen(body));
-    if (!r->header_only) {
-        ap_rputs(body, r);
-    }
-    return OK;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "mod_sse: health check failed: %s", why);
+    return sse_http_json(r, HTTP_SERVICE_UNAVAILABLE, "{\"status\":\"unavailable\"}\n");
 }
