@@ -147,7 +147,7 @@ export async function startApache(opts = {}) {
   const secretFile = opts.secretFile || path.join(dir, "jwt.secret");
   if (!opts.secretFile) fs.writeFileSync(secretFile, TEST_SECRET);
   const confFile = path.join(dir, 'httpd.conf');
-  const conf = renderApacheConf({ root: ROOT, dir, port, secretFile, docRoot: path.join(ROOT, 'frontend'), ...opts });
+  const conf = renderApacheConf({ root: ROOT, dir, port, secretFile, docRoot: servableDocRoot(dir), ...opts });
   fs.writeFileSync(confFile, conf);
   const errorLogPath = path.join(dir, 'error.log');
 
@@ -181,6 +181,23 @@ export async function startApache(opts = {}) {
   };
   await apache.start();
   return apache;
+}
+
+// Apache's children run as www-data when the tests run as root. If the
+// checkout sits where www-data cannot reach (a 0700 home directory), serve a
+// copy of frontend/ from the instance's own world-readable directory.
+function servableDocRoot(dir) {
+  const docRoot = path.join(ROOT, 'frontend');
+  if (!(process.getuid && process.getuid() === 0)) return docRoot;
+  let reachable = true;
+  for (let p = docRoot; p !== path.dirname(p); p = path.dirname(p)) {
+    if ((fs.statSync(p).mode & 0o005) !== 0o005) { reachable = false; break; }
+  }
+  if (reachable) return docRoot;
+  const copy = path.join(dir, 'frontend');
+  fs.cpSync(docRoot, copy, { recursive: true });
+  fs.chmodSync(copy, 0o755);
+  return copy;
 }
 
 export function childPids(ppid) {
