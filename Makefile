@@ -44,7 +44,9 @@ mod_sse/mod_sse.so: $(MOD_SRC) $(wildcard mod_sse/*.h)
 	@mkdir -p $(BUILD)
 	@cd mod_sse && $(APXS) -c -o mod_sse.la $(APXS_FLAGS) $(notdir $(MOD_SRC)) \
 	    >../$(BUILD)/apxs.log 2>&1 || { cat ../$(BUILD)/apxs.log; exit 1; }
-	cp mod_sse/.libs/mod_sse.so $@
+	@# A new file renamed into place: running Apaches keep the one they mapped
+	@# (cp over it in place makes their children die of SIGBUS).
+	cp mod_sse/.libs/mod_sse.so $@.tmp && mv -f $@.tmp $@
 
 mock-store/mock-store: $(MS_SRC) $(MS_HDR)
 	$(CC) -O2 -g -std=gnu11 $(WARN) $(shell pkg-config --cflags libbson-1.0) \
