@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startMockStore, startApache, storeClient, mintToken, childPids } from '../tests/lib/harness.mjs';
+import { startMockStore, startApache, storeClient, mintToken, childPids, MODULE } from '../tests/lib/harness.mjs';
 import { startReconnectingClient } from '../tests/lib/sse-client.mjs';
 
 const MINUTES = Number(process.env.SOAK_MINUTES || 30);
@@ -36,10 +36,17 @@ function serverRss(apache) {
   return { mib: (kib / 1024).toFixed(1), processes: pids.length };
 }
 
+// A private copy of the module: a rebuild during a long run must not pull
+// the file out from under the running server.
+const moduleRoot = fs.mkdtempSync('/tmp/sse-soak-module-');
+fs.mkdirSync(path.join(moduleRoot, 'mod_sse'));
+fs.copyFileSync(MODULE, path.join(moduleRoot, 'mod_sse/mod_sse.so'));
+fs.chmodSync(moduleRoot, 0o755);
+
 const log = (msg) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const store = await startMockStore({ data });
 const apache = await startApache({
-  storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '15s', logLevel: 'warn',
+  root: moduleRoot, storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '15s', logLevel: 'warn',
   threadsPerChild: 128, serverLimit: 20, startServers: 4, asyncFactor: 8,
   extra: 'LimitRequestFields 50\nListenBacklog 4096',
 });
