@@ -25,6 +25,7 @@
 #include "ap_mpm.h"
 #include "mpm_common.h"
 #include "util_filter.h"
+#include "apr_allocator.h"
 #include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
 #include "apr_thread_proc.h"
@@ -383,6 +384,12 @@ int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
     e->s = s;
     e->r = r;
     e->due = next;
+    /* event gives each connection its own allocator, which keeps freed
+     * blocks for reuse (MaxMemFree). A suspended stream reuses nothing but
+     * the 8 KB read buffer of its client-gone check, so keeping that block
+     * would cost every stream 8 KB for its whole life: return freed blocks
+     * to malloc at once, where the next stream can use them. */
+    apr_allocator_max_free_set(apr_pool_allocator_get(r->connection->pool), 1);
     /* Queued once the MPM has marked the connection suspended (below), not
      * here: a tick that ran and finished the stream while the worker that
      * ran this handler is still suspending the connection would free the

@@ -90,9 +90,13 @@ void sse_stream_use_tick_pool(sse_stream *s, apr_pool_t *tick)
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */
 
+/* The text lives in s->tick until the flush that ends this step, so a
+ * transient bucket will do; apr_brigade_puts() would take an 8 KB buffer
+ * that the connection's allocator then keeps for the stream's whole life. */
 static void queue(sse_stream *s, const char *text)
 {
-    apr_brigade_puts(s->out, NULL, NULL, text);
+    APR_BRIGADE_INSERT_TAIL(s->out, apr_bucket_transient_create(text, strlen(text),
+                                                                s->out->bucket_alloc));
 }
 
 /* Sends what was queued, with a FLUSH so it reaches the socket now.
@@ -100,6 +104,7 @@ static void queue(sse_stream *s, const char *text)
 static int flush_out(sse_stream *s, apr_time_t now)
 {
     conn_rec *c = s->r->connection;
+    apr_bucket *b;
     apr_status_t rv;
 
     /* A suspended stream whose client stopped reading must not hold one
@@ -116,6 +121,11 @@ static int flush_out(sse_stream *s, apr_time_t now)
                           "mod_sse: stream for %s ended: client not reading", s->id);
             c->aborted = 1;
             return 0;
+        }
+        /* Kept past this tick: copy out of s->tick. */
+        for (b = APR_BRIGADE_FIRST(s->out); b != APR_BRIGADE_SENTINEL(s->out);
+             b = APR_BUCKET_NEXT(b)) {
+            apr_bucket_setaside(b, s->r->pool);
         }
         return 1;
     }
