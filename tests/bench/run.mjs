@@ -1,0 +1,305 @@
+// run.mjs: `make bench`. Starts mock-store with K documents, then for each
+// execution mode starts a server, holds N authenticated streams with the C
+// load client (sse_load), and measures:
+//
+//   streams held, server threads, server RSS per stream, MemAvailable drop
+//   per stream (system-wide: thread stacks, kernel socket memory; the load
+//   client's own RSS is subtracted), server CPU µs per stream-tick over an
+//   idle window, store queries per stream per interval (mock-store's
+//   serverStatus opcounters.query), and change -> client latency p50/p99
+//   over R rounds in which every document is updated.
+//
+// Modes: mod_sse suspended (mpm_event), mod_sse blocking (mpm_worker, one
+// thread per stream), and the Node.js gateway baseline (node-gateway.mjs,
+// one setInterval per connection). Prints one table with the modes side by
+// side and writes it to tests/bench/results/<date>.md.
+//
+// Settings (environment): BENCH_SUSPENDED, BENCH_BLOCKING, BENCH_NODE (streams
+// per mode; 0 skips the mode), BENCH_DOCS, BENCH_ROUNDS, BENCH_WINDOW_S,
+// BENCH_INTERVAL_MS, BENCH_LOAD (path of the sse_load binary).
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ROOT, TEST_SECRET, startMockStore, startApache, storeClient, opcounters, tmpDir, freePort, childPids,
+} from '../lib/harness.mjs';
+import { mintHS256 } from '../../ci/mint-token.mjs';
+
+const env = (k, d) => (process.env[k] !== undefined && process.env[k] !== '' ? Number(process.env[k]) : d);
+const cfg = {
+  suspended: env('BENCH_SUSPENDED', 20000),
+  blocking: env('BENCH_BLOCKING', 2000),
+  node: env('BENCH_NODE', 5000),
+  docs: env('BENCH_DOCS', 100),
+  rounds: env('BENCH_ROUNDS', 5),
+  windowS: env('BENCH_WINDOW_S', 30),
+  intervalMs: env('BENCH_INTERVAL_MS', 3000),
+};
+const LOAD = process.env.BENCH_LOAD || path.join(ROOT, 'build/bench/sse_load');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+const log = (...a) => console.log('[bench]', ...a);
+
+// ------------------------------------------------------------------ /proc
+
+function memAvailableKiB() {
+  const m = fs.readFileSync('/proc/meminfo', 'utf8').match(/MemAvailable:\s+(\d+) kB/);
+  return Number(m[1]);
+}
+
+async function steadyMemAvailable() {
+  const xs = [];
+  for (let i = 0; i < 5; i++) { xs.push(memAvailableKiB()); await sleep(200); }
+  return xs.sort((a, b) => a - b)[2];
+}
+
+function procStatus(pid, key) {
+  try {
+    const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${key}:\\s+(\\d+)`));
+    return m ? Number(m[1]) : 0;
+  } catch { return 0; }
+}
+
+function cpuMicros(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;   // utime + stime
+  } catch { return 0; }
+}
+
+const sum = (pids, fn) => pids.reduce((acc, pid) => acc + fn(pid), 0);
+
+// ------------------------------------------------------------------ load client
+
+function startLoad({ port, streams, tokenFile, statsDir }) {
+  const child = spawn(LOAD, ['--port', String(port), '--streams', String(streams), '--docs', String(cfg.docs),
+    '--token-file', tokenFile, '--stats-dir', statsDir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return child;
+}
+
+function loadStats(statsDir) {
+  const total = { connected: 0, failed: 0, closed: 0, statuses: 0, changes: 0, lost: 0, hist: new Map(), pids: [] };
+  for (const f of fs.readdirSync(statsDir).filter((n) => /^load\.\d+\.json$/.test(n))) {
+    let s;
+    try { s = JSON.parse(fs.readFileSync(path.join(statsDir, f), 'utf8')); } catch { continue; }
+    for (const k of ['connected', 'failed', 'closed', 'statuses', 'changes', 'lost']) total[k] += s[k];
+    for (const [ms, n] of s.hist) total.hist.set(ms, (total.hist.get(ms) || 0) + n);
+    total.pids.push(s.pid);
+  }
+  return total;
+}
+
+function percentiles(before, after, ps) {
+  const delta = [];
+  let n = 0;
+  for (const [ms, c] of after.hist) {
+    const d = c - (before.hist.get(ms) || 0);
+    if (d > 0) { delta.push([ms, d]); n += d; }
+  }
+  delta.sort((a, b) => a[0] - b[0]);
+  return ps.map((p) => {
+    const want = Math.ceil(p * n);
+    let seen = 0;
+    for (const [ms, c] of delta) { seen += c; if (seen >= want) return ms; }
+    return NaN;
+  });
+}
+
+// ------------------------------------------------------------------ one mode
+
+async function measure({ name, streams, serverPids, port, store, meetings, tokenFile }) {
+  const statsDir = tmpDir('sse-bench-stats-');
+  const pids0 = serverPids();
+  await sleep(1000);
+  const mem0 = await steadyMemAvailable();
+  const rss0 = sum(pids0, (p) => procStatus(p, 'VmRSS'));
+
+  const t0 = Date.now();
+  const load = startLoad({ port, streams, tokenFile, statsDir });
+  let st = loadStats(statsDir);
+  for (;;) {
+    await sleep(1000);
+    st = loadStats(statsDir);
+    if (st.connected + st.failed >= streams) break;
+    if (Date.now() - t0 > 300000) { log(`${name}: gave up waiting; ${st.connected} connected`); break; }
+    if ((Date.now() - t0) % 5000 < 1000) log(`${name}: ${st.connected}/${streams} connected, ${st.failed} failed`);
+  }
+  const openS = (Date.now() - t0) / 1000;
+  log(`${name}: ${st.connected}/${streams} streams open after ${openS.toFixed(1)} s (${st.failed} failed)`);
+  await sleep(Math.max(5000, 2 * cfg.intervalMs));     // first ticks spread out, RSS settles
+
+  const pids = serverPids();
+  const mem1 = await steadyMemAvailable();
+  const rss1 = sum(pids, (p) => procStatus(p, 'VmRSS'));
+  const clientRss = sum(st.pids, (p) => procStatus(p, 'VmRSS'));
+  const threads = sum(pids, (p) => procStatus(p, 'Threads'));
+  const held = loadStats(statsDir).connected - loadStats(statsDir).closed;
+
+  // Idle window: polls that find no change.
+  const q0 = (await opcounters(store.uri)).query;
+  const c0 = sum(pids, cpuMicros);
+  const w0 = Date.now();
+  await sleep(cfg.windowS * 1000);
+  const c1 = sum(pids, cpuMicros);
+  const q1 = (await opcounters(store.uri)).query;
+  const intervals = (Date.now() - w0) / cfg.intervalMs;
+  const ticks = held * intervals;
+
+  // Change rounds: every document changes; every stream should see each.
+  const before = loadStats(statsDir);
+  for (let r = 1; r <= cfg.rounds; r++) {
+    await meetings.updateMany({}, { $set: { updatedAt: new Date(), progress: r } });
+    // Two intervals and a random fraction: each round meets the streams'
+    // poll phases at a different point, so the latencies sample them all.
+    await sleep(2 * cfg.intervalMs + Math.random() * cfg.intervalMs);
+  }
+  await sleep(1000);
+  const after = loadStats(statsDir);
+  const [p50, p99] = percentiles(before, after, [0.5, 0.99]);
+
+  load.kill('SIGTERM');
+  await new Promise((resolve) => load.once('exit', resolve));
+  fs.rmSync(statsDir, { recursive: true, force: true });
+
+  return {
+    name, streams, held, failed: st.failed, openS, threads,
+    rssPerStream: (rss1 - rss0) / held,
+    memPerStream: (mem0 - mem1 - clientRss) / held,
+    cpuPerTick: (c1 - c0) / ticks,
+    queriesPerInterval: (q1 - q0) / ticks,
+    p50, p99,
+    changes: after.changes - before.changes, expected: held * cfg.rounds,
+  };
+}
+
+// ------------------------------------------------------------------ main
+
+const store = await startMockStore({
+  data: {
+    meetings_app: {
+      meetings: Array.from({ length: cfg.docs }, (_, i) => ({
+        _id: `b${i}`, ownerId: 'alice', title: `Bench ${i}`, status: 'transcribing', progress: 0,
+        updatedAt: { $date: '2026-11-25T09:00:00.000Z' },
+      })),
+    },
+  },
+});
+const mongo = await storeClient(store.uri);
+const meetings = mongo.db('meetings_app').collection('meetings');
+const work = tmpDir('sse-bench-');
+const secretFile = path.join(work, 'jwt.secret');
+fs.writeFileSync(secretFile, TEST_SECRET);
+fs.chmodSync(work, 0o755);
+const tokenFile = path.join(work, 'token');
+const now = Math.floor(Date.now() / 1000);
+fs.writeFileSync(tokenFile, mintHS256(TEST_SECRET, { sub: 'alice', iat: now, exp: now + 7200 }));
+const interval = `${cfg.intervalMs}ms`;
+const results = [];
+
+async function apacheMode(name, streams, opts) {
+  if (!streams) return;
+  const apache = await startApache({
+    storeUri: store.uri, secretFile, pollInterval: interval, keepalive: '15s', maxLifetime: '0',
+    logLevel: 'warn', timeout: 60, ...opts,
+  });
+  try {
+    const serverPids = () => [apache.pid, ...childPids(apache.pid)];
+    results.push(await measure({ name, streams, serverPids, port: apache.port, store, meetings, tokenFile }));
+  } finally {
+    await apache.stop();
+  }
+  await sleep(2000);
+}
+
+async function nodeMode(streams) {
+  if (!streams) return;
+  const port = await freePort();
+  const gw = spawn(process.execPath, [path.join(ROOT, 'tests/bench/node-gateway.mjs'), '--port', String(port),
+    '--store', store.uri, '--secret-file', secretFile, '--interval-ms', String(cfg.intervalMs)],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    let out = '';
+    gw.stdout.on('data', (d) => { out += d; if (out.includes('listening')) resolve(); });
+    gw.once('exit', (code) => reject(new Error(`node-gateway exited ${code}`)));
+  });
+  try {
+    results.push(await measure({ name: 'Node.js gateway', streams, serverPids: () => [gw.pid], port, store, meetings, tokenFile }));
+  } finally {
+    gw.kill('SIGTERM');
+    await new Promise((resolve) => gw.once('exit', resolve));
+  }
+}
+
+try {
+  // Suspended: two children (a process may hold at most `ulimit -n`
+  // descriptors), 16 workers each; AsyncRequestWorkerFactor lets each child
+  // hold up to 16 + 16 x 1000 connections.
+  const half = Math.ceil(cfg.suspended / 2);
+  await apacheMode('mod_sse suspended (event)', cfg.suspended, {
+    mpm: 'event', serverLimit: 2, startServers: 2, threadsPerChild: 16,
+    asyncFactor: Math.max(2, Math.ceil(half / 16) + 50),
+  });
+  // Blocking: one worker thread per stream, two children.
+  const perChild = Math.ceil(cfg.blocking / 2) + 32;
+  await apacheMode('mod_sse blocking (worker)', cfg.blocking, {
+    mpm: 'worker', serverLimit: 2, startServers: 2, threadsPerChild: perChild,
+  });
+  await nodeMode(cfg.node);
+} finally {
+  await mongo.close();
+  await store.stop();
+}
+
+// ------------------------------------------------------------------ report
+
+const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const row = (label, f) => `| ${label} | ${results.map(f).join(' | ')} |`;
+const suspended = results.find((r) => r.name.startsWith('mod_sse suspended'));
+const nodeGw = results.find((r) => r.name.startsWith('Node'));
+const lines = [
+  `# mod_sse benchmark, ${new Date().toISOString()}`,
+  '',
+  `Host: ${os.cpus().length} cores (${os.cpus()[0].model}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
+  `${execFileSync('/usr/sbin/apache2', ['-v']).toString().split('\n')[0].replace('Server version: ', '')}; Node ${process.version}.`,
+  `SSEPollInterval ${cfg.intervalMs} ms, SSEKeepalive 15 s, ${cfg.docs} documents, ${cfg.rounds} change rounds, ` +
+  `${cfg.windowS} s idle window; load client: tests/bench/sse_load.c (epoll), mock-store as the store.`,
+  '',
+  `| | ${results.map((r) => r.name).join(' | ')} |`,
+  `|---|${results.map(() => '---:').join('|')}|`,
+  row('streams held', (r) => `${r.held} / ${r.streams}`),
+  row('server threads', (r) => `${r.threads}`),
+  row('server RSS per stream', (r) => `${fmt(r.rssPerStream / 1)} KiB`),
+  row('MemAvailable drop per stream', (r) => `${fmt(r.memPerStream)} KiB`),
+  row('server CPU per stream-tick', (r) => `${fmt(r.cpuPerTick)} µs`),
+  row('store queries per stream per interval', (r) => fmt(r.queriesPerInterval, 2)),
+  row('change → client p50 / p99', (r) => `${r.p50} / ${r.p99} ms`),
+  row('changes delivered / expected', (r) => `${r.changes} / ${r.expected}`),
+  row('time to open all streams', (r) => `${fmt(r.openS)} s`),
+  '',
+];
+if (suspended && nodeGw) {
+  lines.push(`CPU per stream-tick, Node.js gateway / mod_sse suspended: ${fmt(nodeGw.cpuPerTick / suspended.cpuPerTick, 2)}x.`);
+}
+lines.push(
+  'MemAvailable drop is system-wide minus the load client\'s RSS; it still includes the client-side kernel',
+  'socket memory, since the client runs on the same host. Server CPU excludes mock-store.',
+  '',
+  'Reproduce:',
+  '',
+  '```',
+  `BENCH_SUSPENDED=${cfg.suspended} BENCH_BLOCKING=${cfg.blocking} BENCH_NODE=${cfg.node} BENCH_DOCS=${cfg.docs} ` +
+  `BENCH_ROUNDS=${cfg.rounds} BENCH_WINDOW_S=${cfg.windowS} BENCH_INTERVAL_MS=${cfg.intervalMs} make bench`,
+  '```',
+  '',
+);
+const text = lines.join('\n');
+console.log(`\n${text}`);
+const outDir = path.join(ROOT, 'tests/bench/results');
+fs.mkdirSync(outDir, { recursive: true });
+const stamp = new Date().toISOString().replace(/:/g, '').replace(/\..*/, '');
+const outFile = path.join(outDir, `${stamp}.md`);
+fs.writeFileSync(outFile, text);
+console.log(`written to ${path.relative(ROOT, outFile)}`);
+process.exit(0);
