@@ -380,16 +380,26 @@ static void run_tick(void *baton)
 int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
 {
     suspended_stream *e = apr_palloc(r->pool, sizeof(*e));
+    apr_allocator_t *allocator;
+    apr_bucket_brigade *in;
 
     e->s = s;
     e->r = r;
     e->due = next;
     /* event gives each connection its own allocator, which keeps freed
-     * blocks for reuse (MaxMemFree). A suspended stream reuses nothing but
-     * the 8 KB read buffer of its client-gone check, so keeping that block
-     * would cost every stream 8 KB for its whole life: return freed blocks
-     * to malloc at once, where the next stream can use them. */
-    apr_allocator_max_free_set(apr_pool_allocator_get(r->connection->pool), 1);
+     * blocks for reuse (MaxMemFree). A suspended stream allocates nothing
+     * more from it, so a kept block would cost every stream 8 KB for its
+     * whole life: give freed blocks back at once... */
+    allocator = apr_pool_allocator_get(r->connection->pool);
+    apr_allocator_max_free_set(allocator, 1);
+    /* ...including the buffers reading the request left behind: the core
+     * input filter still holds the block the request was read into, and
+     * the allocator a spare one. A speculative read (nothing to read: the
+     * client sends nothing after its request) lets go of the first,
+     * taking and returning the second. */
+    in = apr_brigade_create(sse_async_scratch_pool(), r->connection->bucket_alloc);
+    ap_get_brigade(r->connection->input_filters, in, AP_MODE_SPECULATIVE, APR_NONBLOCK_READ, 1);
+    apr_brigade_cleanup(in);
     /* Queued once the MPM has marked the connection suspended (below), not
      * here: a tick that ran and finished the stream while the worker that
      * ran this handler is still suspending the connection would free the
