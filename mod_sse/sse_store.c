@@ -7,6 +7,12 @@
  * operation and pushed back at once, as libmongoc's example-pool.c does.
  * The pool table is built before any request thread runs and is read-only
  * afterwards.
+ *
+ * A store that cannot be reached makes every poll wait the URI's
+ * serverSelectionTimeoutMS, and with thousands of streams those waits would
+ * hold every worker. So after an unreachable-store error, polls fail at once
+ * for a short hold-off while one poll at a time probes the store; the first
+ * probe that gets through ends the outage for everyone.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -14,6 +20,7 @@
 #include "apr_hash.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 #include <errno.h>
 
 #include <mongoc/mongoc.h>
@@ -23,10 +30,16 @@
 APLOG_USE_MODULE(sse);
 
 #define HEALTH_TIMEOUT_MS 1000
+/* How long polls fail fast after the store was found unreachable. */
+#define OUTAGE_HOLD_OFF apr_time_from_msec(500)
 
 typedef struct {
     mongoc_client_pool_t *polls;
     mongoc_client_pool_t *health;
+    apr_thread_mutex_t *outage_lock;    /* guards the three fields below */
+    apr_time_t outage_until;            /* 0: no known outage */
+    int probing;                        /* a poll is testing the store now */
+    char outage_error[256];
 } store_pools;
 
 /* Per-process: built in child_init, read-only afterwards. */
@@ -112,6 +125,10 @@ void sse_store_child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         }
         sp = apr_pcalloc(pchild, sizeof(*sp));
+        if (apr_thread_mutex_create(&sp->outage_lock, APR_THREAD_MUTEX_DEFAULT,
+                                    pchild) != APR_SUCCESS) {
+            continue;
+        }
         sp->polls = make_pool(vs, conf->mongo_uri, 0);
         sp->health = make_pool(vs, conf->mongo_uri, 1);
         if (!sp->polls || !sp->health) {
@@ -234,6 +251,55 @@ static void build_projection(bson_t *projection, const sse_dir_conf *d)
     }
 }
 
+/* 1 when this poll may go to the store: no known outage, or the hold-off
+ * is over and no other poll is probing. Otherwise *error says why not. */
+static int outage_admits(apr_pool_t *p, store_pools *sp, int *probe, const char **error)
+{
+    int admit = 1;
+
+    *probe = 0;
+    if (!__atomic_load_n(&sp->outage_until, __ATOMIC_ACQUIRE)) {
+        return 1;                       /* the common case: no lock */
+    }
+    apr_thread_mutex_lock(sp->outage_lock);
+    if (sp->outage_until) {
+        if (sp->probing || apr_time_now() < sp->outage_until) {
+            admit = 0;
+            *error = apr_pstrdup(p, sp->outage_error);
+        }
+        else {
+            sp->probing = *probe = 1;
+        }
+    }
+    apr_thread_mutex_unlock(sp->outage_lock);
+    return admit;
+}
+
+/* No server could be selected: the store is unreachable, so an outage
+ * starts or goes on. Any answer from the store, even an error, ends it. A
+ * single slow or dropped connection is not an outage: libmongoc rescans and
+ * the next poll decides. */
+static void outage_record(store_pools *sp, int probe, const bson_error_t *err)
+{
+    int unreachable = err && err->domain == MONGOC_ERROR_SERVER_SELECTION;
+
+    if (!unreachable && !probe && !__atomic_load_n(&sp->outage_until, __ATOMIC_ACQUIRE)) {
+        return;                         /* the common case: no lock */
+    }
+    apr_thread_mutex_lock(sp->outage_lock);
+    if (probe) {
+        sp->probing = 0;
+    }
+    if (unreachable) {
+        apr_cpystrn(sp->outage_error, err->message, sizeof(sp->outage_error));
+        __atomic_store_n(&sp->outage_until, apr_time_now() + OUTAGE_HOLD_OFF, __ATOMIC_RELEASE);
+    }
+    else {
+        __atomic_store_n(&sp->outage_until, 0, __ATOMIC_RELEASE);
+    }
+    apr_thread_mutex_unlock(sp->outage_lock);
+}
+
 sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
                                  const sse_dir_conf *d, const char *id,
                                  sse_store_doc *doc, const char **error)
@@ -247,6 +313,7 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
     bson_t opts = BSON_INITIALIZER;
     bson_error_t err;
     sse_store_status status;
+    int probe;
     int type = d->id_type == SSE_UNSET ? SSE_ID_AUTO : d->id_type;
 
     doc->stored = doc->visible = NULL;
@@ -268,6 +335,11 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
         bson_append_document_end(&opts, &projection);
     }
 
+    if (!outage_admits(p, sp, &probe, error)) {
+        bson_destroy(&filter);
+        bson_destroy(&opts);
+        return SSE_STORE_UNAVAILABLE;
+    }
     client = mongoc_client_pool_pop(sp->polls);
     coll = mongoc_client_get_collection(client, d->database, d->collection);
     cursor = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
@@ -275,13 +347,16 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
         doc->stored = pool_bson_copy(p, found);
         doc->visible = visible_part(p, d, doc->stored);
         status = SSE_STORE_FOUND;
+        outage_record(sp, probe, NULL);
     }
     else if (mongoc_cursor_error(cursor, &err)) {
         *error = apr_pstrdup(p, err.message);
         status = SSE_STORE_UNAVAILABLE;
+        outage_record(sp, probe, &err);
     }
     else {
         status = SSE_STORE_NOT_FOUND;
+        outage_record(sp, probe, NULL);
     }
     mongoc_cursor_destroy(cursor);
     mongoc_collection_destroy(coll);
