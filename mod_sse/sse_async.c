@@ -3,17 +3,19 @@
  * The handler writes a stream's opening events and returns SUSPENDED; from
  * then on the stream costs a baton and a socket, not a thread. A per-child
  * scheduler thread keeps every suspended stream's next deadline in a
- * min-heap and sleeps on a condition variable until the earliest one. When
- * a stream is due it registers a zero-delay MPM timed callback for it: on
- * 2.4 the event listener only honours timers that have already expired, so
- * a timer set for a future time can wait as long as nothing else wakes the
- * listener. The callback runs in a worker thread, takes r->invoke_mtx (the
- * core holds it around the handler), runs the same sse_stream_step() as the
- * blocking loop and hands the stream back to the scheduler.
+ * min-heap and sleeps on a condition variable until the earliest one. Due
+ * streams go to the MPM as zero-delay timed callbacks, a few streams per
+ * callback: on 2.4 the event listener only honours timers that have
+ * already expired, so a timer set for a future time can wait as long as
+ * nothing else wakes the listener. The callback runs in a worker thread
+ * and, for each of its streams, takes r->invoke_mtx (the core holds it
+ * around the handler), runs the same sse_stream_step() as the blocking
+ * loop and hands the stream back to the scheduler.
  *
- * A stream is in exactly one place at a time: the heap, the MPM's timer
- * queue, or a worker running its tick. Timed callbacks cannot be
- * cancelled, so a stream is only ever finished from inside its own tick.
+ * A stream is in exactly one place at a time: the heap, one batch of the
+ * MPM's timer queue, or a worker running its tick. Timed callbacks cannot
+ * be cancelled, so a stream is only ever finished from inside the callback
+ * that carries it.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -42,17 +44,26 @@ APLOG_USE_MODULE(sse);
 
 /* Streams handed to the MPM per scheduler wake-up before it looks again. */
 #define HANDOFF_BATCH 256
+/* Each timed callback costs a listener wake-up and a worker hand-off, so
+ * a worker that has ticked its stream goes on with the next due one, up
+ * to this many; the scheduler hands streams to the MPM only when they have
+ * waited COALESCE with no worker taking them (none running, or all held
+ * up by a slow store), at most DISPATCH_PER_WAKE at a time. */
+#define TICKS_PER_CALLBACK 64
+#define COALESCE apr_time_from_msec(10)
+#define DISPATCH_PER_WAKE 4
 /* Memory a worker's scratch pool may keep between ticks. */
 #define SCRATCH_MAX_FREE (256 * 1024)
 /* How long the scheduler waits before retrying a refused registration. */
 #define REGISTER_RETRY apr_time_from_msec(100)
 
 /* One suspended stream, from r->pool. */
-typedef struct {
+typedef struct suspended_stream suspended_stream;
+struct suspended_stream {
     sse_stream *s;
     request_rec *r;
     apr_time_t due;
-} suspended_stream;
+};
 
 /* Per-process: created in child_init, stopped by a pchild cleanup. */
 typedef struct {
@@ -72,7 +83,7 @@ static apr_pool_t *scratch_parent;  /* parent of the per-thread scratch pools */
 static __thread apr_pool_t *thread_scratch;
 static __thread apr_pool_t *thread_scratch_parent;
 
-static void run_tick(void *baton);
+static void run_callback(void *baton);
 
 /* ------------------------------------------------------------------ */
 /* The heap (callers hold sched->lock)                                 */
@@ -137,7 +148,7 @@ static void schedule(suspended_stream *e, apr_time_t due)
         /* Out of memory for the heap: tick it now rather than lose it. */
         ap_log_rerror(APLOG_MARK, APLOG_CRIT, APR_ENOMEM, e->r,
                       "mod_sse: scheduler heap full; ticking stream at once");
-        ap_mpm_register_timed_callback(0, run_tick, e);
+        ap_mpm_register_timed_callback(0, run_callback, e);
     }
 }
 
@@ -150,19 +161,30 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
     suspended_stream *due[HANDOFF_BATCH];
     server_rec *s = data;
 
+    apr_time_t quiet_until = 0;
+
     apr_thread_mutex_lock(sched->lock);
     while (!sched->exiting) {
-        apr_time_t now = apr_time_now();
+        apr_time_t now = apr_time_now(), wake_at;
         int i, n = 0;
 
-        while (sched->len && n < HANDOFF_BATCH
-               && (sched->stopping || sched->heap[0]->due <= now)) {
-            due[n++] = heap_pop();
+        /* A stream no worker took within COALESCE of its deadline goes to
+         * the MPM, a few at a time; on a graceful stop, everything now. */
+        if (sched->stopping) {
+            while (sched->len && n < HANDOFF_BATCH) {
+                due[n++] = heap_pop();
+            }
+        }
+        else if (now >= quiet_until) {
+            while (sched->len && n < DISPATCH_PER_WAKE
+                   && sched->heap[0]->due + COALESCE <= now) {
+                due[n++] = heap_pop();
+            }
         }
         if (n) {
             apr_thread_mutex_unlock(sched->lock);
             for (i = 0; i < n; i++) {
-                apr_status_t rv = ap_mpm_register_timed_callback(0, run_tick, due[i]);
+                apr_status_t rv = ap_mpm_register_timed_callback(0, run_callback, due[i]);
                 if (rv != APR_SUCCESS) {
                     ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                                  "mod_sse: the MPM refused a timed callback; retrying");
@@ -172,15 +194,18 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
                     apr_thread_mutex_unlock(sched->lock);
                 }
             }
+            /* Give those workers a moment to take the other due streams. */
+            quiet_until = now + COALESCE;
             apr_thread_mutex_lock(sched->lock);
             continue;
         }
         if (!sched->len) {
             apr_thread_cond_wait(sched->wake, sched->lock);
+            continue;
         }
-        else {
-            apr_thread_cond_timedwait(sched->wake, sched->lock, sched->heap[0]->due - now);
-        }
+        wake_at = sched->heap[0]->due + COALESCE;
+        if (wake_at < quiet_until) wake_at = quiet_until;
+        apr_thread_cond_timedwait(sched->wake, sched->lock, wake_at > now ? wake_at - now : 0);
     }
     apr_thread_mutex_unlock(sched->lock);
     apr_thread_exit(thread, APR_SUCCESS);
@@ -375,6 +400,33 @@ static void run_tick(void *baton)
     }
     apr_thread_mutex_unlock(r->invoke_mtx);
     close_suspended_connection(r);
+}
+
+/* The next stream already due, taken from the heap, or NULL. */
+static suspended_stream *take_due(void)
+{
+    suspended_stream *e = NULL;
+
+    apr_thread_mutex_lock(sched->lock);
+    if (sched->len && sched->heap[0]->due <= apr_time_now()) {
+        e = heap_pop();
+    }
+    apr_thread_mutex_unlock(sched->lock);
+    return e;
+}
+
+/* The timed callback: ticks its stream, then goes on with streams that
+ * are due, so at a steady load a few busy workers tick everything without
+ * a callback each. A worker held up by a slow store takes no more; the
+ * scheduler hands what is waiting to other workers. */
+static void run_callback(void *baton)
+{
+    suspended_stream *e = baton;
+    int n = 0;
+
+    do {
+        run_tick(e);
+    } while (++n < TICKS_PER_CALLBACK && (e = take_due()) != NULL);
 }
 
 int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
