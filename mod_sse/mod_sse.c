@@ -35,6 +35,8 @@
 #define SSE_DEFAULT_LEEWAY        apr_time_from_sec(30)
 #define SSE_DEFAULT_RETRY_MS      5000
 #define MIN_POLL              apr_time_from_msec(100)
+/* Keeps "started + lifetime" and friends far from overflow. */
+#define MAX_DURATION          apr_time_from_sec(366 * 24 * 3600)
 
 /* ------------------------------------------------------------------ */
 /* Effective values                                                    */
@@ -211,6 +213,9 @@ static const char *set_duration(cmd_parms *cmd, void *d_, const char *arg)
     if (err) {
         return apr_psprintf(cmd->pool, "%s: %s", name, err);
     }
+    if (value > MAX_DURATION) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is longer than a year", name, arg);
+    }
     if (!strcasecmp(name, "SSEPollInterval")) {
         if (value < MIN_POLL) {
             return apr_psprintf(cmd->pool, "SSEPollInterval: '%s' is below the minimum of 100ms", arg);
@@ -281,6 +286,11 @@ static const char *add_jwt_key(cmd_parms *cmd, void *d_, const char *alg,
                                 kid_arg);
         }
         kid = kid_arg + 4;
+    }
+    if (!strncmp(source, "file:", 5) && source[5] && source[5] != '/') {
+        /* relative to ServerRoot, like every other path in httpd.conf */
+        source = apr_pstrcat(cmd->pool, "file:",
+                             ap_server_root_relative(cmd->pool, source + 5), NULL);
     }
     err = sse_jwt_key_load(cmd->pool, alg, source, kid, &key);
     if (err) {
@@ -410,35 +420,32 @@ static int prefix_covers(const section_summary *outer, const section_summary *in
     return !outer->is_regex && !strncmp(inner->path, outer->path, strlen(outer->path));
 }
 
-static const char *check_scope(apr_pool_t *p, const ap_directive_t *first,
-                               const section_summary *server_level, int vhost)
+/* Checks every SetHandler sse-* section in `sections`. A section is covered
+ * by itself, by the non-regex <Location> blocks in `sections` and `outer`
+ * (the main server's, which apply inside virtual hosts too) whose path is a
+ * prefix of its own, and by the scope's bare directives in `here`. */
+static const char *check_sections(apr_pool_t *p, const apr_array_header_t *sections,
+                                  const apr_array_header_t *outer,
+                                  const section_summary *here, int vhost)
 {
-    apr_array_header_t *sections = apr_array_make(p, 8, sizeof(section_summary));
-    section_summary here;
-    int i, j;
-
-    memset(&here, 0, sizeof(here));
-    summarize_directives(first, &here);
-    if (server_level) {
-        here.has_db |= server_level->has_db;
-        here.has_coll |= server_level->has_coll;
-        here.has_key |= server_level->has_key;
-        here.has_uri |= server_level->has_uri;
-    }
-    collect_sections(p, first, sections, &here);
+    const apr_array_header_t *lists[2] = { sections, outer };
+    int i, j, l;
 
     for (i = 0; i < sections->nelts; i++) {
         const section_summary *s = &APR_ARRAY_IDX(sections, i, section_summary);
-        section_summary eff = here;
+        section_summary eff = *here;
         const char *missing = NULL;
 
         if (!s->handler) continue;
-        for (j = 0; j < sections->nelts; j++) {
-            const section_summary *o = &APR_ARRAY_IDX(sections, j, section_summary);
-            if (o == s || prefix_covers(o, s)) {
-                eff.has_db |= o->has_db;
-                eff.has_coll |= o->has_coll;
-                eff.has_key |= o->has_key;
+        for (l = 0; l < 2; l++) {
+            if (!lists[l]) continue;
+            for (j = 0; j < lists[l]->nelts; j++) {
+                const section_summary *o = &APR_ARRAY_IDX(lists[l], j, section_summary);
+                if (o == s || prefix_covers(o, s)) {
+                    eff.has_db |= o->has_db;
+                    eff.has_coll |= o->has_coll;
+                    eff.has_key |= o->has_key;
+                }
             }
         }
         if (!eff.has_db)        missing = "SSEDatabase";
@@ -459,16 +466,29 @@ static const char *check_scope(apr_pool_t *p, const ap_directive_t *first,
 static int sse_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
+    apr_array_header_t *top_sections = apr_array_make(ptemp, 8, sizeof(section_summary));
     const ap_directive_t *dir;
     section_summary top;
     const char *err;
 
     memset(&top, 0, sizeof(top));
     summarize_directives(ap_conftree, &top);
-    err = check_scope(ptemp, ap_conftree, NULL, 0);
+    collect_sections(ptemp, ap_conftree, top_sections, &top);
+    err = check_sections(ptemp, top_sections, NULL, &top, 0);
+
     for (dir = ap_conftree; !err && dir; dir = dir->next) {
         if (!strcasecmp(dir->directive, "<VirtualHost")) {
-            err = check_scope(ptemp, dir->first_child, &top, 1);
+            apr_array_header_t *sections = apr_array_make(ptemp, 8, sizeof(section_summary));
+            section_summary here;
+
+            memset(&here, 0, sizeof(here));
+            summarize_directives(dir->first_child, &here);
+            here.has_db |= top.has_db;
+            here.has_coll |= top.has_coll;
+            here.has_key |= top.has_key;
+            here.has_uri |= top.has_uri;
+            collect_sections(ptemp, dir->first_child, sections, &here);
+            err = check_sections(ptemp, sections, top_sections, &here, 1);
         }
     }
     if (err) {

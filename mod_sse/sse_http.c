@@ -95,13 +95,14 @@ int sse_http_cors(request_rec *r, const sse_dir_conf *d, const char *methods)
         const char *o = APR_ARRAY_IDX(d->cors_origins, i, const char *);
         allowed = !strcmp(o, "*") || !strcasecmp(o, origin);
     }
-    apr_table_mergen(r->headers_out, "Vary", "Origin");
+    /* err_headers_out reaches success and error answers alike; putting a
+     * header in both tables would send it twice, and browsers refuse an
+     * Access-Control-Allow-Origin that lists the origin twice. */
+    apr_table_mergen(r->err_headers_out, "Vary", "Origin");
     if (!allowed) {
         return 0;
     }
-    apr_table_setn(r->headers_out, "Access-Control-Allow-Origin", origin);
     apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin", origin);
-    apr_table_mergen(r->err_headers_out, "Vary", "Origin");
     apr_table_setn(r->err_headers_out, "Access-Control-Expose-Headers",
                    "ETag, Retry-After, WWW-Authenticate");
     if (r->method_number == M_OPTIONS

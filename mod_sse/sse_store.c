@@ -2,8 +2,9 @@
  *
  * Pools do not survive fork(), so each child builds its own in child_init:
  * one mongoc_client_pool_t per distinct SSEMongoURI for polls, and a second,
- * tighter one for health checks so /health/ready answers within a second
- * whatever the URI's serverSelectionTimeoutMS is. A client is popped per
+ * small one with tight timeouts for health checks, so /health/ready answers
+ * within a second whatever the URI's serverSelectionTimeoutMS is (libmongoc
+ * 1.23 has no per-operation server-selection timeout). A client is popped per
  * operation and pushed back at once, as libmongoc's example-pool.c does.
  * The pool table is built before any request thread runs and is read-only
  * afterwards.
@@ -29,7 +30,10 @@
 
 APLOG_USE_MODULE(sse);
 
-#define HEALTH_TIMEOUT_MS 1000
+/* Health answers within a second: selection, connect and the ping itself
+ * together stay under it. */
+#define HEALTH_SELECTION_MS 500
+#define HEALTH_IO_MS 400
 /* How long polls fail fast after the store was found unreachable. */
 #define OUTAGE_HOLD_OFF apr_time_from_msec(500)
 
@@ -93,9 +97,9 @@ static mongoc_client_pool_t *make_pool(server_rec *s, const char *uri_text, int 
         return NULL;
     }
     if (health) {
-        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, HEALTH_TIMEOUT_MS);
-        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, HEALTH_TIMEOUT_MS);
-        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, HEALTH_TIMEOUT_MS);
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, HEALTH_SELECTION_MS);
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, HEALTH_IO_MS);
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, HEALTH_IO_MS);
     }
     if (!mongoc_uri_get_option_as_utf8(uri, MONGOC_URI_APPNAME, NULL)) {
         mongoc_uri_set_appname(uri, health ? "mod_sse-health" : "mod_sse");
@@ -187,6 +191,7 @@ static int append_typed_id(bson_t *filter, const char *field, int type, const ch
         }
         return BSON_APPEND_INT64(filter, field, n);
     }
+    if (!bson_utf8_validate(id, strlen(id), false)) return 0;
     return BSON_APPEND_UTF8(filter, field, id);
 }
 
@@ -203,17 +208,82 @@ static bson_t *pool_bson_copy(apr_pool_t *p, const bson_t *src)
     return doc;
 }
 
-static int field_listed(const apr_array_header_t *fields, const char *key)
+/* 1 when dotted `path` is `ancestor` itself or lies under it. */
+static int path_within(const char *path, const char *ancestor)
 {
-    int i;
-    apr_size_t klen = strlen(key);
+    apr_size_t n = strlen(ancestor);
+    return !strncmp(path, ancestor, n) && (path[n] == '\0' || path[n] == '.');
+}
 
-    if (!strcmp(key, "_id")) return 1;
-    for (i = 0; i < fields->nelts; i++) {
-        const char *f = APR_ARRAY_IDX(fields, i, const char *);
-        if (!strncmp(f, key, klen) && (f[klen] == '\0' || f[klen] == '.')) return 1;
+/* Copies into `dst` only the dotted `paths` of `src`, as a MongoDB inclusion
+ * projection does: a listed path keeps its whole value; a longer path keeps
+ * that part of a subdocument, and of each subdocument in an array. */
+static void copy_paths(apr_pool_t *p, const bson_t *src, bson_t *dst,
+                       const char **paths, int npaths, int depth)
+{
+    const char **sub = apr_palloc(p, sizeof(*sub) * npaths);
+    bson_iter_t it;
+
+    if (depth > 100 || !bson_iter_init(&it, src)) return;
+    while (bson_iter_next(&it)) {
+        const char *key = bson_iter_key(&it);
+        apr_size_t klen = strlen(key);
+        int i, nsub = 0, whole = 0;
+        const uint8_t *data;
+        uint32_t len;
+        bson_t child_src, child_dst;
+
+        for (i = 0; i < npaths; i++) {
+            if (!strcmp(paths[i], key)) whole = 1;
+            else if (!strncmp(paths[i], key, klen) && paths[i][klen] == '.') {
+                sub[nsub++] = paths[i] + klen + 1;
+            }
+        }
+        if (whole) {
+            bson_append_iter(dst, key, -1, &it);
+        }
+        else if (nsub && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            bson_iter_document(&it, &len, &data);
+            if (!bson_init_static(&child_src, data, len)) continue;
+            bson_append_document_begin(dst, key, -1, &child_dst);
+            copy_paths(p, &child_src, &child_dst, sub, nsub, depth + 1);
+            bson_append_document_end(dst, &child_dst);
+        }
+        else if (nsub && BSON_ITER_HOLDS_ARRAY(&it)) {
+            bson_iter_t elem;
+            uint32_t n = 0;
+            bson_append_array_begin(dst, key, -1, &child_dst);
+            if (bson_iter_recurse(&it, &elem)) {
+                while (bson_iter_next(&elem)) {
+                    bson_t el_src, el_dst;
+                    char idx[16];
+                    const char *idx_key;
+                    if (!BSON_ITER_HOLDS_DOCUMENT(&elem)) continue;
+                    bson_iter_document(&elem, &len, &data);
+                    if (!bson_init_static(&el_src, data, len)) continue;
+                    bson_uint32_to_string(n++, &idx_key, idx, sizeof(idx));
+                    bson_append_document_begin(&child_dst, idx_key, -1, &el_dst);
+                    copy_paths(p, &el_src, &el_dst, sub, nsub, depth + 1);
+                    bson_append_document_end(&child_dst, &el_dst);
+                }
+            }
+            bson_append_array_end(dst, &child_dst);
+        }
     }
-    return 0;
+}
+
+/* The SSEFields and _id: what clients may see. */
+static const char **visible_paths(apr_pool_t *p, const sse_dir_conf *d, int *n)
+{
+    const char **paths = apr_palloc(p, sizeof(*paths) * (d->fields->nelts + 1));
+    int i;
+
+    for (i = 0; i < d->fields->nelts; i++) {
+        paths[i] = APR_ARRAY_IDX(d->fields, i, const char *);
+    }
+    paths[i] = "_id";
+    *n = i + 1;
+    return paths;
 }
 
 /* What clients see: the SSEFields (and _id), never the extra fields that
@@ -221,33 +291,42 @@ static int field_listed(const apr_array_header_t *fields, const char *key)
 static bson_t *visible_part(apr_pool_t *p, const sse_dir_conf *d, bson_t *stored)
 {
     bson_t *visible;
-    bson_iter_t it;
+    const char **paths;
+    int n;
 
     if (!d->fields) return stored;
+    paths = visible_paths(p, d, &n);
     visible = bson_new();
     apr_pool_cleanup_register(p, visible, destroy_bson, apr_pool_cleanup_null);
-    if (bson_iter_init(&it, stored)) {
-        while (bson_iter_next(&it)) {
-            if (field_listed(d->fields, bson_iter_key(&it))) {
-                bson_append_iter(visible, bson_iter_key(&it), -1, &it);
-            }
-        }
-    }
+    copy_paths(p, stored, visible, paths, n, 0);
     return visible;
 }
 
-static void build_projection(bson_t *projection, const sse_dir_conf *d)
+/* SSEFields plus the owner and version fields, without overlapping paths:
+ * MongoDB 4.4+ refuses {"meta": 1, "meta.ownerId": 1} as a path collision,
+ * so a path under another listed one is left to its ancestor. */
+static void build_projection(apr_pool_t *p, bson_t *projection, const sse_dir_conf *d)
 {
-    int i;
+    const char **paths = apr_palloc(p, sizeof(*paths) * (d->fields->nelts + 2));
+    int n = 0, i, j;
 
     for (i = 0; i < d->fields->nelts; i++) {
-        BSON_APPEND_INT32(projection, APR_ARRAY_IDX(d->fields, i, const char *), 1);
+        paths[n++] = APR_ARRAY_IDX(d->fields, i, const char *);
     }
-    if (d->owner_field && !field_listed(d->fields, d->owner_field)) {
-        BSON_APPEND_INT32(projection, d->owner_field, 1);
-    }
-    if (d->version_field && !field_listed(d->fields, d->version_field)) {
-        BSON_APPEND_INT32(projection, d->version_field, 1);
+    if (d->owner_field) paths[n++] = d->owner_field;
+    if (d->version_field) paths[n++] = d->version_field;
+
+    for (i = 0; i < n; i++) {
+        int covered = 0;
+        for (j = 0; j < n && !covered; j++) {
+            if (i == j) continue;
+            /* under another path, or a duplicate of an earlier one */
+            covered = path_within(paths[i], paths[j])
+                      && (strcmp(paths[i], paths[j]) || j < i);
+        }
+        if (!covered) {
+            BSON_APPEND_INT32(projection, paths[i], 1);
+        }
     }
 }
 
@@ -331,7 +410,7 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
     if (d->fields) {
         bson_t projection;
         BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &projection);
-        build_projection(&projection, d);
+        build_projection(p, &projection, d);
         bson_append_document_end(&opts, &projection);
     }
 
@@ -375,8 +454,13 @@ int sse_store_ping(apr_pool_t *p, server_rec *s, const char **error)
     int ok;
 
     if (!sp) return 0;
+    /* Never queue behind other health checks: a busy pool is an answer. */
+    client = mongoc_client_pool_try_pop(sp->health);
+    if (!client) {
+        *error = "every health-check client is busy";
+        return 0;
+    }
     BSON_APPEND_INT32(&cmd, "ping", 1);
-    client = mongoc_client_pool_pop(sp->health);
     ok = mongoc_client_command_simple(client, "admin", &cmd, NULL, NULL, &err);
     mongoc_client_pool_push(sp->health, client);
     bson_destroy(&cmd);

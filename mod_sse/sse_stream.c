@@ -237,11 +237,12 @@ static void queue_store_error(sse_stream *s, const char *why)
     s->store_down = 1;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, s->r,
                   "mod_sse: store unavailable while streaming %s: %s", s->id, why);
+    /* The driver's text (hosts, ports, server errors) stays in the log. */
     queue(s, sse_event_format(s->tick, "error", NULL,
                               apr_psprintf(s->tick,
-                                           "{\"code\":\"store_unavailable\",\"message\":%s,"
-                                           "\"retryInMs\":%ld}",
-                                           sse_http_json_string(s->tick, why), interval_ms)));
+                                           "{\"code\":\"store_unavailable\",\"message\":"
+                                           "\"the store is unavailable; still polling\","
+                                           "\"retryInMs\":%ld}", interval_ms)));
 }
 
 static apr_time_t earliest(apr_time_t a, apr_time_t b)

@@ -59,6 +59,33 @@ test('a resource handler with no collection names SSECollection', async () => {
 
 test('handlers without SSEMongoURI name SSEMongoURI', () => rejects(conf({ uri: false }), 'SSEMongoURI'));
 
+test('a <Location> of the main server covers a stream handler inside a <VirtualHost>', async () => {
+  const vhost = (withDb) => conf()
+    .replace(/<LocationMatch "\^\/v1\/meetings\/\(\?<id>[^"]*\)\/events\$">\s*SetHandler sse-stream\s*<\/LocationMatch>/, '')
+    + `<VirtualHost 127.0.0.1:1>
+    ServerName vhost.example
+    <LocationMatch "^/v1/meetings/(?<id>[A-Za-z0-9_-]{1,128})/events$">
+        SetHandler sse-stream
+    </LocationMatch>
+    <LocationMatch "^/v9/other/(?<id>[A-Za-z0-9_-]{1,128})/events$">
+        ${withDb ? 'SSEDatabase x\n        SSECollection y\n        SSEJWTKey HS256 file:' + secret : ''}
+        SetHandler sse-stream
+    </LocationMatch>
+</VirtualHost>
+`;
+  const ok = await configTest(vhost(true));
+  assert.equal(ok.code, 0, ok.output);
+  await rejects(vhost(false), 'SSEDatabase', /in this <VirtualHost>/);
+});
+
+test('a relative key file is found under ServerRoot', async () => {
+  fs.writeFileSync(path.join(dir, 'relative.secret'), 'r'.repeat(40));
+  const { code, output } = await configTest(conf({ location: 'SSEJWTKey HS256 file:relative.secret kid=rel' }));
+  assert.equal(code, 0, output);
+});
+
+test('a duration longer than a year is refused', () => rejects(conf({ location: 'SSEKeepalive 9000h' }), 'SSEKeepalive', /year/));
+
 test('handlers without any key name SSEJWTKey', async () => {
   await rejects(conf().replace(/^\s*SSEJWTKey .*$/m, ''), 'SSEJWTKey');
 });

@@ -25,6 +25,7 @@ const DATA = {
       { _id: 'fp', ownerId: 'alice', title: 'Failpoint target', status: 'uploaded', progress: 5, updatedAt: { $date: '2026-11-25T05:00:00.000Z' } },
       { _id: 'del', ownerId: 'alice', title: 'Will be deleted', status: 'uploaded', progress: 0, updatedAt: { $date: '2026-11-25T04:00:00.000Z' } },
       { _id: 'gone', ownerId: 'alice', title: 'Departed client', status: 'uploaded', progress: 0, updatedAt: { $date: '2026-11-25T03:00:00.000Z' } },
+      { _id: 'acl', title: 'Team meeting', status: 'ready', acl: { name: 'Team', members: ['alice', 'bob'], secret: 's' }, updatedAt: { $date: '2026-11-25T01:00:00.000Z' } },
       { _id: 'life', ownerId: 'alice', title: 'Short life', status: 'uploaded', progress: 0, updatedAt: { $date: '2026-11-25T02:00:00.000Z' } },
     ],
   },
@@ -53,6 +54,22 @@ LimitRequestFieldSize 20000
     SetHandler sse-stream
 </LocationMatch>
 <LocationMatch "^/v2/short/(?<id>[A-Za-z0-9_-]{1,128})$">
+    SetHandler sse-resource
+</LocationMatch>
+<Location "/v3/acl/">
+    Require all granted
+    SSEDatabase meetings_app
+    SSECollection meetings
+    SSEJWTKey HS256 file:${secretFile}
+    SSEFields status acl.name
+    SSEOwnerField acl.members
+    SSEVersionField updatedAt
+    SSECORSAllowOrigin https://app.example.com
+</Location>
+<LocationMatch "^/v3/acl/(?<id>[A-Za-z0-9_-]{1,128})/events$">
+    SetHandler sse-stream
+</LocationMatch>
+<LocationMatch "^/v3/acl/(?<id>[A-Za-z0-9_-]{1,128})$">
     SetHandler sse-resource
 </LocationMatch>`;
 
@@ -372,6 +389,49 @@ test('health is 200 ok with the store up and 503 unavailable with it down; strea
     if (status !== 200) await sleep(200);
   }
   assert.equal(status, 200, 'health recovers when the store is back');
+  // Polls fail fast for a short hold-off after an outage; then REST answers again.
+  let rest = 0;
+  while (Date.now() < deadline && rest !== 200) {
+    rest = (await fetch(resourceUrl('quiet'), { headers: { Authorization: `Bearer ${alice}` } })).status;
+    if (rest !== 200) await sleep(100);
+  }
+  assert.equal(rest, 200, 'the resource answers again once the store is back');
+  await sleep(600);   // every child's hold-off is over too
+});
+
+test('a nested SSEFields path shows only that part; the owner field stays hidden', async () => {
+  const res = await fetch(`${apache.url}/v3/acl/acl`, { headers: { Authorization: `Bearer ${bob}` } });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { _id: 'acl', status: 'ready', acl: { name: 'Team' } });
+  assert.equal(res.headers.get('etag'), '"2026-11-25T01:00:00.000Z"', 'the version field is read though not shown');
+  const carol = await mintToken({ sub: 'carol' });
+  const no = await fetch(`${apache.url}/v3/acl/acl`, { headers: { Authorization: `Bearer ${carol}` } });
+  assert.equal(no.status, 404);
+});
+
+test('CORS: one Access-Control-Allow-Origin for an allowed origin, on answers and errors; preflight 204', async () => {
+  const origin = 'https://app.example.com';
+  const pre = await fetch(`${apache.url}/v3/acl/acl/events`, {
+    method: 'OPTIONS',
+    headers: { Origin: origin, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization, last-event-id' },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), origin);
+  assert.match(pre.headers.get('access-control-allow-headers'), /Authorization/);
+  assert.match(pre.headers.get('access-control-allow-headers'), /Last-Event-ID/);
+  const ok = await fetch(`${apache.url}/v3/acl/acl`, { headers: { Origin: origin, Authorization: `Bearer ${bob}` } });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get('access-control-allow-origin'), origin, 'exactly once');
+  assert.equal(ok.headers.get('vary'), 'Origin');
+  const denied = await fetch(`${apache.url}/v3/acl/acl`, { headers: { Origin: origin } });
+  assert.equal(denied.status, 401);
+  assert.equal(denied.headers.get('access-control-allow-origin'), origin, 'errors are readable cross-origin');
+  const s = await openStream(`${apache.url}/v3/acl/acl/events`, { token: bob, headers: { Origin: origin } });
+  try {
+    assert.equal(s.headers.get('access-control-allow-origin'), origin);
+  } finally { s.close(); }
+  const other = await fetch(`${apache.url}/v3/acl/acl`, { headers: { Origin: 'https://evil.example', Authorization: `Bearer ${bob}` } });
+  assert.equal(other.headers.get('access-control-allow-origin'), null);
 });
 
 test('the error log never contains a token', async () => {
