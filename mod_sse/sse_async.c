@@ -63,7 +63,13 @@ struct suspended_stream {
     sse_stream *s;
     request_rec *r;
     apr_time_t due;
+    apr_time_t settled;     /* the suspending worker is done with c by then */
 };
+
+/* event's notify_suspend() still writes two fields of the connection after
+ * our suspend_connection hook returns; a stream is never closed (its pool
+ * destroyed) sooner than this after the hook, so those writes land first. */
+#define SUSPEND_SETTLE apr_time_from_msec(50)
 
 /* Per-process: created in child_init, stopped by a pchild cleanup. */
 typedef struct {
@@ -399,6 +405,10 @@ static void run_tick(void *baton)
         return;
     }
     apr_thread_mutex_unlock(r->invoke_mtx);
+    if (apr_time_now() < e->settled) {
+        /* Rare: a stream ending at once (graceful stop, expired token). */
+        apr_sleep(e->settled - apr_time_now());
+    }
     close_suspended_connection(r);
 }
 
@@ -438,6 +448,7 @@ int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
     e->s = s;
     e->r = r;
     e->due = next;
+    e->settled = 0;
     /* event gives each connection its own allocator, which keeps freed
      * blocks for reuse (MaxMemFree). A suspended stream allocates nothing
      * more from it, so a kept block would cost every stream 8 KB for its
@@ -468,6 +479,7 @@ static void connection_suspended(conn_rec *c, request_rec *r)
 
     if (e && sched) {
         ap_set_module_config(c->conn_config, &sse_module, NULL);
+        e->settled = apr_time_now() + SUSPEND_SETTLE;
         schedule(e, e->due);
     }
 }
