@@ -34,9 +34,12 @@ for bin in build/unit/test_* build/mock-store/test_*; do
     echo "== $bin"
     "$bin" >"$log" 2>&1
     rc=$?
+    n=$(sed -n 's/^\[==========\] Running \([0-9]*\) test.*/\1/p' "$log" | head -1)
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
     p=${p:-0}; f=${f:-0}
+    # Tests that never ran (a failed group setup, a crash mid-suite) fail.
+    if [ -n "$n" ] && [ $((p + f)) -lt "$n" ]; then f=$((n - p)); fi
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     grep -E '^\[  (PASSED|FAILED|  OK  |  ERROR )' "$log" | grep -v '^\[       OK' || true
     if [ "$f" -gt 0 ]; then cat "$log"; fi
@@ -48,14 +51,21 @@ mapfile -t node_tests < <(ls tests/mock-store/*.test.mjs tests/frontend/*.test.m
     tests/integration/*.test.mjs tests/browser/*.test.mjs 2>/dev/null)
 if [ "${#node_tests[@]}" -gt 0 ]; then
     echo "== node --test (${#node_tests[@]} files)"
-    node --test --test-concurrency=1 --test-timeout=600000 \
+    rm -f "$LOGDIR/node.tap"
+    node --test --test-concurrency=1 --test-timeout=240000 \
         --test-reporter=spec --test-reporter-destination=stdout \
         --test-reporter=tap --test-reporter-destination="$LOGDIR/node.tap" \
         "${node_tests[@]}"
     rc=$?
-    p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$LOGDIR/node.tap" | tail -1)
-    f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$LOGDIR/node.tap" | tail -1)
-    p=${p:-0}; f=${f:-0}
+    tap_count() { sed -n "s/^# $1 \\([0-9]*\\)\$/\\1/p" "$LOGDIR/node.tap" 2>/dev/null | tail -1; }
+    p=$(tap_count pass); f=$(tap_count fail)
+    c=$(tap_count cancelled); sk=$(tap_count skipped); td=$(tap_count todo)
+    p=${p:-0}; f=${f:-0}; c=${c:-0}; sk=${sk:-0}; td=${td:-0}
+    # A cancelled, skipped or todo test proves nothing: it is not a pass.
+    if [ $((c + sk + td)) -gt 0 ]; then
+        echo "node: $c cancelled, $sk skipped, $td todo (counted as failed)"
+        f=$((f + c + sk + td))
+    fi
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     count "$p" "$f"
 fi

@@ -138,6 +138,9 @@ function renderConnection(state) {
     if (inOutage) announce('Live updates restored.');
     inOutage = false;
   } else if (!disconnected) {
+    // An outage that ended without coming back live (fatal, stopped): empty the live region so
+    // the same words are announced again if a later outage begins.
+    if (inOutage) announce('');
     inOutage = false;
   }
 

@@ -21,17 +21,20 @@ const FATAL_BY_STATUS = {
 };
 const RETRIABLE_4XX = new Set([408, 425, 429]);
 
+/** How much longer than its step an attempt may wait, at most: spreads the reconnects of every
+ *  client that lost the same server, so they do not all come back at one instant. */
+export const BACKOFF_JITTER = 0.2;
+
 /**
  * The wait before reconnection attempt `attempt` (1-based): the schedule's step for that attempt
- * (the last step repeats), with full jitter, never below the server's `retry:` (`floorMs`) nor
- * a `Retry-After`. The jitter is spread over [floor, step] rather than [0, step] clamped at the
- * floor, so a floor never piles half of all clients onto one instant.
+ * (the last step repeats), or the server's `retry:` (`floorMs`) when that is larger, plus up to
+ * BACKOFF_JITTER of it at random; never below a `Retry-After`. So with `retry: 5000`: 5-6 s,
+ * 10-12 s, 15-18 s, then 30-36 s. `random() = 1` gives exactly the step (tests use that).
  */
 export function backoffDelay(attempt, { scheduleMs = DEFAULT_BACKOFF_MS, floorMs = 0, retryAfterMs = 0, random = Math.random } = {}) {
   const step = scheduleMs[Math.min(Math.max(attempt, 1), scheduleMs.length) - 1];
-  const lower = Math.max(floorMs, 0);
-  const upper = Math.max(step, lower);
-  const jittered = Math.round(lower + random() * (upper - lower));
+  const base = Math.max(step, floorMs, 0);
+  const jittered = Math.round(base * (1 + BACKOFF_JITTER * (1 - random())));
   return Math.max(jittered, retryAfterMs);
 }
 

@@ -258,7 +258,8 @@ test('the first reconnect waits the real 5 s (no test backoff)', TEST_TIMEOUT, a
       return resync && { waited: resync.at - shown, url: resync.url };
     }, null, { timeout: 9000, polling: 50 }).then((h) => h.jsonValue());
     assert.match(timing.url, /\/v1\/meetings\/five$/);
-    assert.ok(timing.waited >= 4950 && timing.waited <= 6000, `first retry after ${Math.round(timing.waited)} ms`);
+    // 5 s plus up to 20% jitter, with slack for Chromium's timers on a busy machine.
+    assert.ok(timing.waited >= 4950 && timing.waited <= 6600, `first retry after ${Math.round(timing.waited)} ms`);
     assert.ok(log.some((e) => e.kind === 'rest'), 'the resync request went out');
 
     await startApacheAgain();

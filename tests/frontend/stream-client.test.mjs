@@ -181,7 +181,7 @@ test('backoff waits 5 s, 10 s, 15 s, then 30 s for every later attempt (jitter a
   assert.deepEqual(c.seen.states.filter((s) => s.step === 'waiting').map((s) => s.attempt), [1, 2, 3, 4, 5]);
 });
 
-test('backoff jitter never goes below the server retry: (random = 0 waits exactly 5 s each time)', async () => {
+test('backoff jitter adds up to 20% to each step (random = 0: 6 s, 12 s, 18 s, 36 s)', async () => {
   const server = await startServer();
   server.routes.events = streamOf(connectedEvent());
   const c = makeClient(server, { random: () => 0 });
@@ -192,16 +192,27 @@ test('backoff jitter never goes below the server retry: (random = 0 waits exactl
     if (i === 0) server.routes.events = json(502, {});
     c.clock.advance(c.client.state.delayMs);
   }
-  assert.deepEqual(delays, [5000, 5000, 5000, 5000]);
+  assert.deepEqual(delays, [6000, 12000, 18000, 36000]);
 });
 
-test('backoffDelay spreads full jitter between the retry: floor and the step', () => {
+test('backoffDelay: each step or the larger server retry:, plus up to 20% jitter, never below Retry-After', () => {
   const half = () => 0.5;
-  assert.deepEqual([1, 2, 3, 4, 9].map((a) => backoffDelay(a, { floorMs: 5000, random: half })), [5000, 7500, 10000, 17500, 17500]);
-  assert.deepEqual([1, 2, 3, 4].map((a) => backoffDelay(a, { floorMs: 0, random: half })), [2500, 5000, 7500, 15000]);
-  assert.equal(backoffDelay(1, { floorMs: 20000, random: half }), 20000, 'a larger server retry: wins');
+  assert.deepEqual([1, 2, 3, 4, 9].map((a) => backoffDelay(a, { floorMs: 5000, random: half })), [5500, 11000, 16500, 33000, 33000]);
+  assert.deepEqual([1, 2, 3, 4].map((a) => backoffDelay(a, { floorMs: 0, random: half })), [5500, 11000, 16500, 33000],
+    'no retry: yet still waits the schedule, never ~0 ms');
+  assert.equal(backoffDelay(1, { floorMs: 20000, random: () => 1 }), 20000, 'a larger server retry: wins');
+  assert.equal(backoffDelay(3, { floorMs: 20000, random: () => 1 }), 20000, 'a larger server retry: wins over 15 s too');
   assert.equal(backoffDelay(1, { floorMs: 5000, retryAfterMs: 42000, random: half }), 42000, 'Retry-After wins');
   assert.equal(backoffDelay(2, { scheduleMs: [100, 200], floorMs: 0, random: () => 1 }), 200, 'an injected schedule');
+  for (let attempt = 1; attempt <= 6; attempt++) {
+    const step = [5000, 10000, 15000, 30000][Math.min(attempt, 4) - 1];
+    for (const r of [0, 0.25, 0.5, 0.75, 0.999, 1]) {
+      const d = backoffDelay(attempt, { floorMs: 5000, random: () => r });
+      assert.ok(d >= step && d <= step * 1.2, `attempt ${attempt}, random ${r}: ${d} ms`);
+    }
+  }
+  assert.notEqual(backoffDelay(1, { floorMs: 5000, random: () => 0.1 }), backoffDelay(1, { floorMs: 5000, random: () => 0.9 }),
+    'clients that lost the same server do not all come back at one instant');
 });
 
 test('backoff starts again at the first step once a stream has opened', async () => {

@@ -87,6 +87,7 @@ before(async () => {
   meetings = mongo.db('meetings_app').collection('meetings');
   alice = await mintToken({ sub: 'alice' });
   bob = await mintToken({ sub: 'bob' });
+  usedTokens.add(alice).add(bob);
 });
 
 after(async () => {
@@ -133,11 +134,12 @@ test('a change is delivered within one poll interval, and only once', async () =
   try {
     await s.next((e) => e.event === 'status');
     const when = new Date();
-    const changedAt = Date.now();
     await meetings.updateOne({ _id: 'm1' }, { $set: { status: 'summarizing', progress: 70, updatedAt: when } });
+    const storedAt = Date.now();       // acknowledged by the store
     const ev = await s.next((e) => e.event === 'status' && e.json.status === 'summarizing', 5000);
-    const latency = ev.at - changedAt;
-    assert.ok(latency <= POLL_MS + 400, `change took ${latency} ms to arrive`);
+    const latency = ev.at - storedAt;
+    // One poll interval, plus slack for a busy 2-core machine.
+    assert.ok(latency <= POLL_MS + 1000, `change took ${latency} ms to arrive`);
     assert.equal(ev.id, when.toISOString());
     await sleep(POLL_MS * 3);
     const statuses = s.events.filter((e) => e.event === 'status');
@@ -199,7 +201,9 @@ test('missing token: 401 with a Bearer challenge and a JSON body', async () => {
   assert.equal(body.error, 'missing_token');
 });
 
+const usedTokens = new Set();
 async function rejectedWith(token, pattern) {
+  usedTokens.add(token);
   const res = await fetch(eventsUrl('m1'), { headers: { Authorization: `Bearer ${token}` } });
   assert.equal(res.status, 401);
   const challenge = res.headers.get('www-authenticate');
@@ -293,8 +297,7 @@ test('SSEFields limits what clients see; SSEEmit always repeats status; SSEMaxLi
     const lost = await s.next((e) => e.event === 'connectionLost', 5000);
     assert.deepEqual(lost.json, { reason: 'max_lifetime', reconnect: true });
     assert.ok(s.events.filter((e) => e.event === 'status').length >= 4, 'status on every poll');
-    await s.done;
-    assert.ok(s.ended, 'the server closed the stream');
+    assert.ok(await s.closedByServerWithin(2000), 'the server closed the stream');
   } finally { s.close(); }
 });
 
@@ -304,7 +307,7 @@ test('a token that expires mid-stream ends it with token_expired; the same token
   try {
     const lost = await s.next((e) => e.event === 'connectionLost', 6000);
     assert.equal(lost.json.reason, 'token_expired');
-    await s.done;
+    assert.ok(await s.closedByServerWithin(2000), 'the server closed the stream');
   } finally { s.close(); }
   const again = await fetch(eventsUrl('quiet'), { headers: { Authorization: `Bearer ${token}` } });
   assert.equal(again.status, 401);
@@ -318,7 +321,7 @@ test('a deleted document ends the stream with not_found and reconnect false', as
     await meetings.deleteOne({ _id: 'del' });
     const lost = await s.next((e) => e.event === 'connectionLost', 4000);
     assert.deepEqual(lost.json, { reason: 'not_found', reconnect: false });
-    await s.done;
+    assert.ok(await s.closedByServerWithin(2000), 'the server closed the stream');
   } finally { s.close(); }
 });
 
@@ -434,8 +437,12 @@ test('CORS: one Access-Control-Allow-Origin for an allowed origin, on answers an
   assert.equal(other.headers.get('access-control-allow-origin'), null);
 });
 
-test('the error log never contains a token', async () => {
+test('the error log never contains a token, accepted or rejected', async () => {
   const log = apache.errorLog();
-  assert.ok(!log.includes(alice.split('.')[2]), 'no signature in the log');
-  assert.ok(!log.includes(alice.split('.')[1]), 'no payload in the log');
+  assert.ok(usedTokens.size >= 5, 'tokens of several kinds were used');
+  for (const token of usedTokens) {
+    for (const part of token.split('.').filter((p) => p.length >= 16)) {
+      assert.ok(!log.includes(part), 'no token segment in the error log');
+    }
+  }
 });

@@ -159,6 +159,7 @@ export async function startApache(opts = {}) {
     errorLog() { try { return fs.readFileSync(errorLogPath, 'utf8'); } catch { return ''; } },
     async start() {
       child = track(spawn('/usr/sbin/apache2', ['-f', confFile, '-DFOREGROUND'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+      apache.lastStartOutput = () => output;
       let output = '';
       child.stdout.on('data', (d) => { output += d; });
       child.stderr.on('data', (d) => { output += d; });
@@ -179,7 +180,14 @@ export async function startApache(opts = {}) {
     },
     children() { return child ? childPids(child.pid) : []; },
   };
-  await apache.start();
+  try {
+    await apache.start();
+  } catch (e) {
+    // freePort() gives the port back before Apache binds it; if something
+    // took it meanwhile, try once more on a new one (unless it was asked for).
+    if (opts.port || !/Address already in use/.test(e.message)) throw e;
+    return startApache({ ...opts, port: await freePort() });
+  }
   return apache;
 }
 
@@ -276,7 +284,9 @@ export async function openStream(url, { token, lastEventId, headers = {} } = {})
   if (res.status !== 200 || !res.body) {
     stream.body = await res.text();
     stream.ended = true;
+    stream.endedBy = 'server';
     stream.done = Promise.resolve();
+    stream.closedByServerWithin = async () => true;
     return stream;
   }
   const parser = createParser({
@@ -303,8 +313,21 @@ export async function openStream(url, { token, lastEventId, headers = {} } = {})
         stream.raw += text;
         parser.feed(text);
       }
-    } catch { /* aborted or reset */ }
+      stream.endedBy = 'server';        // a clean end of the response
+    } catch {
+      stream.endedBy = 'error';         // aborted by us, or reset
+    }
     stream.ended = true;
   })();
+  // Resolves true when the server ended the response within `ms`.
+  stream.closedByServerWithin = async (ms) => {
+    let timer;
+    const inTime = await Promise.race([
+      stream.done.then(() => true),
+      new Promise((resolve) => { timer = setTimeout(() => resolve(false), ms); }),
+    ]);
+    clearTimeout(timer);
+    return inTime && stream.endedBy === 'server';
+  };
   return stream;
 }
