@@ -116,7 +116,7 @@ test('a client that never reads is dropped after Timeout, and the other streams 
       for (let i = 1; i < times.length; i++) worst = Math.max(worst, times[i] - times[i - 1]);
       assert.equal(s.ended, false);
     }
-    assert.ok(worst <= POLL_MS + 900, `the other streams went at most ${worst} ms without a status (interval ${POLL_MS} ms)`);
+    assert.ok(worst <= POLL_MS + 1900, `the other streams went at most ${worst} ms without a status (interval ${POLL_MS} ms)`);
     t.diagnostic(`slow reader: buffers full ${peakAt - started} ms after the request (${peak} bytes queued on the server side); `
       + `dropped ${stuckFor} ms later; other streams' largest gap ${worst} ms`);
   } finally {

@@ -126,7 +126,7 @@ test('one hanging poll (failCommand blockConnection) is cut off by socketTimeout
     const othersGap = gaps.filter((g, i) => i !== gaps.indexOf(hungGap)).reduce((x, y) => Math.max(x, y), 0);
     assert.ok(hungGap >= SOCKET_TIMEOUT_MS - 500, `one stream met the hanging poll (largest gap ${hungGap} ms)`);
     assert.ok(hungGap <= SOCKET_TIMEOUT_MS + ALWAYS_MS + 700, `the hanging poll held its stream ${hungGap} ms, not the 8 s it hung (socketTimeoutMS ${SOCKET_TIMEOUT_MS})`);
-    assert.ok(othersGap <= ALWAYS_MS + 900, `the other streams went at most ${othersGap} ms without a status (interval ${ALWAYS_MS} ms)`);
+    assert.ok(othersGap <= ALWAYS_MS + 1700, `the other streams went at most ${othersGap} ms without a status (interval ${ALWAYS_MS} ms)`);
     t.diagnostic(`hung poll: its stream waited ${hungGap} ms; the other 9 at most ${othersGap} ms between statuses`);
     assert.ok(streams.every((s) => !s.ended));
   } finally {
