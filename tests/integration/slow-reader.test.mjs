@@ -10,10 +10,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startMockStore, startApache, mintToken, openStream, TEST_SECRET, tmpDir } from '../lib/harness.mjs';
+import { startMockStore, startApache, mintToken, openStream, testSecretFile } from '../lib/harness.mjs';
+import { renderSseLocation } from '../lib/apache-conf.mjs';
 
 const TIMEOUT_S = 3;
 const POLL_MS = 100;
@@ -32,26 +32,13 @@ let store, apache, token;
 
 before(async () => {
   store = await startMockStore({ data: DATA });
-  const dir = tmpDir();
-  const secretFile = path.join(dir, 'secret');
-  fs.writeFileSync(secretFile, TEST_SECRET);
-  fs.chmodSync(dir, 0o755);
   apache = await startApache({
     storeUri: store.uri, timeout: TIMEOUT_S,
-    extra: `
-<Location "/v4/always/">
-    Require all granted
-    SSEDatabase meetings_app
-    SSECollection meetings
+    extra: renderSseLocation('/v4/always/', { secretFile: testSecretFile(), resource: false, directives: `
     SSEVersionField updatedAt
-    SSEJWTKey HS256 file:${secretFile}
     SSEPollInterval ${POLL_MS}ms
     SSEKeepalive 1s
-    SSEEmit always
-</Location>
-<LocationMatch "^/v4/always/(?<id>[A-Za-z0-9_-]{1,128})/events$">
-    SetHandler sse-stream
-</LocationMatch>`,
+    SSEEmit always` }),
   });
   token = await mintToken({ sub: 'alice' });
 });

@@ -6,9 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startMockStore, startApache, storeClient, mintToken, openStream, TEST_SECRET, tmpDir } from '../lib/harness.mjs';
-import fs from 'node:fs';
-import path from 'node:path';
+import { startMockStore, startApache, storeClient, mintToken, openStream, testSecretFile } from '../lib/harness.mjs';
+import { renderSseLocation } from '../lib/apache-conf.mjs';
 
 const POLL_MS = 500;
 const ALWAYS_MS = 300;          // the SSEEmit always location: a status on every poll
@@ -27,25 +26,12 @@ let store, apache, token;
 
 before(async () => {
   store = await startMockStore({ data: DATA });
-  const dir = tmpDir();
-  const secretFile = path.join(dir, 'secret');
-  fs.writeFileSync(secretFile, TEST_SECRET);
-  fs.chmodSync(dir, 0o755);
   apache = await startApache({
     storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '1s', startServers: 2,
-    extra: `
-<Location "/v3/always/">
-    Require all granted
-    SSEDatabase meetings_app
-    SSECollection meetings
+    extra: renderSseLocation('/v3/always/', { secretFile: testSecretFile(), resource: false, directives: `
     SSEVersionField updatedAt
-    SSEJWTKey HS256 file:${secretFile}
     SSEPollInterval ${ALWAYS_MS}ms
-    SSEEmit always
-</Location>
-<LocationMatch "^/v3/always/(?<id>[A-Za-z0-9_-]{1,128})/events$">
-    SetHandler sse-stream
-</LocationMatch>`,
+    SSEEmit always` }),
   });
   token = await mintToken({ sub: 'alice' });
 });

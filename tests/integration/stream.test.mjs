@@ -8,8 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import {
   ROOT, TEST_SECRET, startMockStore, startApache, storeClient, opcounters,
-  mintToken, openStream, tmpDir,
+  mintToken, openStream, tmpDir, testSecretFile,
 } from '../lib/harness.mjs';
+import { renderSseLocation } from '../lib/apache-conf.mjs';
 import fs from 'node:fs';
 
 const POLL_MS = 500;
@@ -38,50 +39,24 @@ let store, apache, mongo, meetings, alice, bob;
 const EXTRA = (secretFile) => `
 LimitRequestLine 20000
 LimitRequestFieldSize 20000
-<Location "/v2/short/">
-    Require all granted
-    SSEDatabase meetings_app
-    SSECollection meetings
+${renderSseLocation('/v2/short/', { secretFile, directives: `
     SSEVersionField updatedAt
-    SSEJWTKey HS256 file:${secretFile}
     SSEPollInterval 300ms
     SSEMaxLifetime 2s
     SSEEmit always
     SSEFields title status
-    SSETokenQueryParam access_token
-</Location>
-<LocationMatch "^/v2/short/(?<id>[A-Za-z0-9_-]{1,128})/events$">
-    SetHandler sse-stream
-</LocationMatch>
-<LocationMatch "^/v2/short/(?<id>[A-Za-z0-9_-]{1,128})$">
-    SetHandler sse-resource
-</LocationMatch>
-<Location "/v3/acl/">
-    Require all granted
-    SSEDatabase meetings_app
-    SSECollection meetings
-    SSEJWTKey HS256 file:${secretFile}
+    SSETokenQueryParam access_token` })}
+${renderSseLocation('/v3/acl/', { secretFile, directives: `
     SSEFields status acl.name
     SSEOwnerField acl.members
     SSEVersionField updatedAt
-    SSECORSAllowOrigin https://app.example.com
-</Location>
-<LocationMatch "^/v3/acl/(?<id>[A-Za-z0-9_-]{1,128})/events$">
-    SetHandler sse-stream
-</LocationMatch>
-<LocationMatch "^/v3/acl/(?<id>[A-Za-z0-9_-]{1,128})$">
-    SetHandler sse-resource
-</LocationMatch>`;
+    SSECORSAllowOrigin https://app.example.com` })}`;
 
 before(async () => {
   store = await startMockStore({ data: DATA });
-  const dir = tmpDir();
-  const secretFile = path.join(dir, 'secret');
-  fs.writeFileSync(secretFile, TEST_SECRET);
-  fs.chmodSync(dir, 0o755);
   apache = await startApache({
     storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '1s', leeway: '0',
-    extra: EXTRA(secretFile),
+    extra: EXTRA(testSecretFile()),
   });
   mongo = await storeClient(store.uri);
   meetings = mongo.db('meetings_app').collection('meetings');

@@ -92,3 +92,25 @@ ${extra}
 }
 
 export const hostname = os.hostname();
+
+// One more mod_sse location for a test: `prefix` ("/v2/short/") gets the
+// store, the HS256 key and `directives`, plus the stream (and, unless
+// `resource` is false, the resource) handler on prefix + id.
+export function renderSseLocation(prefix, { secretFile, directives = '', resource = true }) {
+  const id = '(?<id>[A-Za-z0-9_-]{1,128})';
+  const body = directives.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => `    ${l}`).join('\n');
+  return `
+<Location "${prefix}">
+    Require all granted
+    SSEDatabase meetings_app
+    SSECollection meetings
+    SSEJWTKey HS256 file:${secretFile}
+${body}
+</Location>
+<LocationMatch "^${prefix}${id}/events$">
+    SetHandler sse-stream
+</LocationMatch>
+${resource ? `<LocationMatch "^${prefix}${id}$">
+    SetHandler sse-resource
+</LocationMatch>` : ''}`;
+}

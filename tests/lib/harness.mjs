@@ -234,6 +234,15 @@ export async function configTest(confText) {
   return { code, output };
 }
 
+// The test HMAC secret in a file every Apache child can read.
+export function testSecretFile() {
+  const dir = tmpDir('sse-secret-');
+  fs.chmodSync(dir, 0o755);
+  const file = path.join(dir, 'secret');
+  fs.writeFileSync(file, TEST_SECRET);
+  return file;
+}
+
 // ------------------------------------------------------------------ tokens
 
 export async function mintToken({ sub = 'alice', expSeconds = 3600, claims = {}, secret = TEST_SECRET, alg = 'HS256', header = {} } = {}) {
