@@ -14,24 +14,8 @@
 
 #include "sse_b64url.h"
 
-static apr_pool_t *pool;
-
-#define CHECK(cond, what)                                                   \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "fuzz_b64url: %s\n", what);                     \
-            abort();                                                        \
-        }                                                                   \
-    } while (0)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    return 0;
-}
+#define FUZZ_NAME "fuzz_b64url"
+#include "fuzz_support.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

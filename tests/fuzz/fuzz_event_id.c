@@ -22,25 +22,8 @@
 /* sse_stream.c keeps the client's version in char[VERSION_MAX + 1]. */
 #define STREAM_VERSION_MAX 256
 
-static apr_pool_t *pool;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "fuzz_event_id: " __VA_ARGS__);                 \
-            fputc('\n', stderr);                                            \
-            abort();                                                        \
-        }                                                                   \
-    } while (0)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS)
-        abort();
-    return 0;
-}
+#define FUZZ_NAME "fuzz_event_id"
+#include "fuzz_support.h"
 
 /* The last event id a WHATWG event-stream parser holds after reading `s`:
  * lines end at CRLF, CR or LF; "field: value" with one leading space

@@ -21,26 +21,8 @@
 #include "sse_event.h"
 #include "sse_json.h"
 
-static apr_pool_t *pool;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "fuzz_json: " __VA_ARGS__);                     \
-            fputc('\n', stderr);                                            \
-            abort();                                                        \
-        }                                                                   \
-    } while (0)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    if (apr_initialize() != APR_SUCCESS
-        || apr_pool_create(&pool, NULL) != APR_SUCCESS)
-        abort();
-    return 0;
-}
+#define FUZZ_NAME "fuzz_json"
+#include "fuzz_support.h"
 
 static void check_json(const char *text)
 {
