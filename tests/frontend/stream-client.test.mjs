@@ -42,6 +42,7 @@ async function startServer() {
   cleanups.push(() => new Promise((resolve) => {
     for (const res of open) res.destroy();
     server.close(resolve);
+    server.closeAllConnections();   // idle keep-alive sockets too, or close() waits for them
   }));
   return { url, log, routes, paths: () => log.map((e) => (e.path.endsWith('/events') ? 'stream' : 'rest')) };
 }
