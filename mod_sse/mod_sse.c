@@ -386,7 +386,7 @@ static void summarize_directives(const ap_directive_t *dir, section_summary *sum
 }
 
 static void collect_sections(apr_pool_t *p, const ap_directive_t *dir,
-                             apr_array_header_t *sections, section_summary *scope)
+                             apr_array_header_t *sections)
 {
     for (; dir; dir = dir->next) {
         const char *name = dir->directive;
@@ -410,7 +410,7 @@ static void collect_sections(apr_pool_t *p, const ap_directive_t *dir,
                  || !strcasecmp(name, "<IfVersion") || !strcasecmp(name, "<IfDirective")
                  || !strcasecmp(name, "<IfFile") || !strcasecmp(name, "<IfSection")) {
             /* Only sections that are in force reach the tree. */
-            collect_sections(p, dir->first_child, sections, scope);
+            collect_sections(p, dir->first_child, sections);
         }
     }
 }
@@ -473,7 +473,7 @@ static int sse_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     memset(&top, 0, sizeof(top));
     summarize_directives(ap_conftree, &top);
-    collect_sections(ptemp, ap_conftree, top_sections, &top);
+    collect_sections(ptemp, ap_conftree, top_sections);
     err = check_sections(ptemp, top_sections, NULL, &top, 0);
 
     for (dir = ap_conftree; !err && dir; dir = dir->next) {
@@ -487,7 +487,7 @@ static int sse_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             here.has_coll |= top.has_coll;
             here.has_key |= top.has_key;
             here.has_uri |= top.has_uri;
-            collect_sections(ptemp, dir->first_child, sections, &here);
+            collect_sections(ptemp, dir->first_child, sections);
             err = check_sections(ptemp, sections, top_sections, &here, 1);
         }
     }

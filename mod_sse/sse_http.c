@@ -6,30 +6,7 @@
 #include "apr_strings.h"
 
 #include "sse_http.h"
-
-const char *sse_http_json_string(apr_pool_t *p, const char *s)
-{
-    apr_size_t n = strlen(s), i, o = 0;
-    char *out = apr_palloc(p, n * 6 + 3);
-
-    out[o++] = '"';
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        }
-        else if (c < 0x20 || c == 0x7f) {
-            o += apr_snprintf(out + o, 7, "\\u%04x", c);
-        }
-        else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o++] = '"';
-    out[o] = '\0';
-    return out;
-}
+#include "sse_json.h"
 
 int sse_http_json(request_rec *r, int status, const char *body)
 {
@@ -47,8 +24,8 @@ int sse_http_json_error(request_rec *r, int status, const char *code,
                         const char *message)
 {
     return sse_http_json(r, status,
-                         apr_pstrcat(r->pool, "{\"error\":", sse_http_json_string(r->pool, code),
-                                     ",\"message\":", sse_http_json_string(r->pool, message),
+                         apr_pstrcat(r->pool, "{\"error\":", sse_json_string(r->pool, code),
+                                     ",\"message\":", sse_json_string(r->pool, message),
                                      "}\n", NULL));
 }
 

@@ -30,7 +30,4 @@ int sse_http_unavailable(request_rec *r, apr_interval_time_t retry_after,
  * returns 1: the handler is done. Otherwise returns 0. */
 int sse_http_cors(request_rec *r, const sse_dir_conf *d, const char *methods);
 
-/* A JSON string literal (quoted, escaped) for short ASCII-safe texts. */
-const char *sse_http_json_string(apr_pool_t *p, const char *s);
-
 #endif

@@ -478,6 +478,14 @@ char *sse_json_render(apr_pool_t *p, const bson_t *doc)
     return out_finish(p, &o);
 }
 
+char *sse_json_string(apr_pool_t *p, const char *s)
+{
+    json_out o = { NULL, 0, 0 };
+
+    put_string(&o, s, strlen(s));
+    return out_finish(p, &o);
+}
+
 char *sse_json_render_value(apr_pool_t *p, const bson_iter_t *iter)
 {
     json_out o = { NULL, 0, 0 };
@@ -547,8 +555,8 @@ static const char *version_hash(apr_pool_t *p, const char *rendered)
     return out;
 }
 
-const char *sse_version_of(apr_pool_t *p, const bson_t *doc,
-                           const char *version_field, const char *rendered)
+const char *sse_version_from_field(apr_pool_t *p, const bson_t *doc,
+                                   const char *version_field)
 {
     bson_iter_t iter, field;
 
@@ -558,6 +566,16 @@ const char *sse_version_of(apr_pool_t *p, const bson_t *doc,
         if (text && sse_event_id_is_safe(text, strlen(text)))
             return text;
     }
+    return NULL;
+}
+
+const char *sse_version_of(apr_pool_t *p, const bson_t *doc,
+                           const char *version_field, const char *rendered)
+{
+    const char *text = sse_version_from_field(p, doc, version_field);
+
+    if (text)
+        return text;
     if (rendered == NULL)
         rendered = sse_json_render(p, doc);
     return version_hash(p, rendered);

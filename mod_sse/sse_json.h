@@ -14,6 +14,10 @@
  * invalid UTF-8 is replaced by U+FFFD. */
 char *sse_json_render(apr_pool_t *p, const bson_t *doc);
 
+/* A JSON string literal (quoted) for `s`, escaped as the renderer escapes
+ * strings: valid UTF-8 out, no raw control characters. */
+char *sse_json_string(apr_pool_t *p, const char *s);
+
 /* Renders one BSON value the same way (used for owner and version checks). */
 char *sse_json_render_value(apr_pool_t *p, const bson_iter_t *iter);
 
@@ -24,5 +28,11 @@ char *sse_json_render_value(apr_pool_t *p, const bson_iter_t *iter);
  * chars), "h" followed by 32 hex chars of the SHA-256 of `rendered`. */
 const char *sse_version_of(apr_pool_t *p, const bson_t *doc,
                            const char *version_field, const char *rendered);
+
+/* The first half of sse_version_of(): the version field's text, or NULL
+ * when it is unset, absent or not a safe token. Lets a poller skip
+ * rendering a document whose version has not changed. */
+const char *sse_version_from_field(apr_pool_t *p, const bson_t *doc,
+                                   const char *version_field);
 
 #endif

@@ -218,11 +218,19 @@ static int client_gone(sse_stream *s)
 /* Writes `status` for a document when it is new to this client. */
 static void queue_document(sse_stream *s, const sse_store_doc *doc)
 {
-    const char *json = sse_json_render(s->tick, doc->visible);
-    const char *version = sse_version_of(s->tick, doc->stored, s->d->version_field, json);
-    int changed = !s->have_version || strcmp(version, s->version) != 0;
+    /* With SSEVersionField the version needs no rendering, so an unchanged
+     * document (most polls) is never rendered; the hash version does. */
+    const char *json = NULL;
+    const char *version = sse_version_from_field(s->tick, doc->stored, s->d->version_field);
+    int changed;
 
+    if (!version) {
+        json = sse_json_render(s->tick, doc->visible);
+        version = sse_version_of(s->tick, NULL, NULL, json);
+    }
+    changed = !s->have_version || strcmp(version, s->version) != 0;
     if (changed || s->d->emit_always == 1 || s->store_down) {
+        if (!json) json = sse_json_render(s->tick, doc->visible);
         queue(s, sse_event_format(s->tick, "status", version, json));
     }
     apr_cpystrn(s->version, version, sizeof(s->version));
@@ -445,10 +453,10 @@ int sse_stream_handler(request_rec *r)
              apr_psprintf(s->tick,
                           "{\"resource\":%s,\"pollInterval\":%ld,\"keepalive\":%ld,"
                           "\"instance\":%s}",
-                          sse_http_json_string(s->tick, id),
+                          sse_json_string(s->tick, id),
                           (long)apr_time_as_msec(sse_conf_poll_interval(d)),
                           (long)apr_time_as_msec(sse_conf_keepalive(d)),
-                          sse_http_json_string(s->tick, instance_name(s->tick, r)))));
+                          sse_json_string(s->tick, instance_name(s->tick, r)))));
     queue_document(s, &doc);
     if (!flush_out(s, now)) {
         return OK;

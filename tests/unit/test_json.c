@@ -685,9 +685,18 @@ static void version_changes_with_the_field_only(void **state)
 
 #define T(name) cmocka_unit_test_teardown(name, clear_pool)
 
+static void quotes_a_plain_string_as_the_renderer_escapes_it(void **state)
+{
+    (void)state;
+    assert_string_equal(sse_json_string(pool, "say \"hi\"\nnow"), "\"say \\\"hi\\\"\\nnow\"");
+    assert_string_equal(sse_json_string(pool, "bad \xff byte"), "\"bad \xef\xbf\xbd byte\"");
+    assert_string_equal(sse_json_string(pool, ""), "\"\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(quotes_a_plain_string_as_the_renderer_escapes_it),
         T(renders_date_as_iso8601_utc_millis),
         T(renders_epoch_date),
         T(renders_pre_1970_dates_rounding_millis_down),
