@@ -16,6 +16,8 @@
 #include "apr_lib.h"
 #include "apr_strings.h"
 
+#include <unistd.h>
+
 #include <mongoc/mongoc.h>
 
 #include "sse_async.h"
@@ -82,6 +84,50 @@ long sse_conf_retry_ms(const sse_dir_conf *d)
     return d->retry_ms >= 0 ? d->retry_ms : SSE_DEFAULT_RETRY_MS;
 }
 
+/* Set once in child_init, read-only afterwards: the default instance id.
+ * Random, so a client learns nothing of hosts, ports or PIDs from it. */
+static char child_instance_id[17] = "unset";
+
+static void make_child_instance_id(void)
+{
+    unsigned char raw[8];
+    int i;
+
+    if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS) {
+        apr_uint64_t mix = (apr_uint64_t)apr_time_now() ^ ((apr_uint64_t)getpid() << 32);
+        memcpy(raw, &mix, sizeof(raw));
+    }
+    for (i = 0; i < 8; i++) {
+        apr_snprintf(child_instance_id + 2 * i, 3, "%02x", raw[i]);
+    }
+}
+
+const char *sse_conf_instance(apr_pool_t *p, const request_rec *r)
+{
+    const sse_server_conf *conf = ap_get_module_config(r->server->module_config,
+                                                       &sse_module);
+    const char *f = conf->instance_name, *pct;
+    const char *out = "";
+
+    if (!f) {
+        return child_instance_id;
+    }
+    while ((pct = strchr(f, '%')) != NULL && pct[1]) {
+        const char *add;
+        switch (pct[1]) {
+        case 'v': add = r->server->server_hostname; break;
+        case 'p': add = apr_itoa(p, (int)r->connection->local_addr->port); break;
+        case 'P': add = apr_ltoa(p, (long)getpid()); break;
+        case '%': add = "%"; break;
+        default:  add = apr_pstrmemdup(p, pct, 2); break;
+        }
+        out = apr_pstrcat(p, out, apr_pstrmemdup(p, f, (apr_size_t)(pct - f)),
+                          add ? add : "", NULL);
+        f = pct + 2;
+    }
+    return apr_pstrcat(p, out, f, NULL);
+}
+
 /* ------------------------------------------------------------------ */
 /* Config create and merge                                             */
 /* ------------------------------------------------------------------ */
@@ -96,6 +142,7 @@ static void *merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     const sse_server_conf *base = base_, *add = add_;
     sse_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
     conf->mongo_uri = add->mongo_uri ? add->mongo_uri : base->mongo_uri;
+    conf->instance_name = add->instance_name ? add->instance_name : base->instance_name;
     return conf;
 }
 
@@ -138,6 +185,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(keys);            /* an inner key list replaces the outer one */
     MERGE_PTR(issuer);
     MERGE_PTR(audience);
+    MERGE_PTR(jwt_type);
     MERGE_PTR(token_query_param);
     MERGE_PTR(cors_origins);
     return conf;
@@ -294,7 +342,9 @@ static const char *add_jwt_key(cmd_parms *cmd, void *d_, const char *alg,
     }
     err = sse_jwt_key_load(cmd->pool, alg, source, kid, &key);
     if (err) {
-        return apr_psprintf(cmd->pool, "SSEJWTKey: %s", err);
+        /* Name the key: with several SSEJWTKey lines, which one is wrong. */
+        return apr_psprintf(cmd->pool, "SSEJWTKey %s %s%s%s: %s", alg, source,
+                            kid ? " kid=" : "", kid ? kid : "", err);
     }
     APR_ARRAY_PUSH(own_key_list(cmd, d), sse_jwt_key *) = key;
     return NULL;
@@ -309,6 +359,39 @@ static const char *set_jwks_file(cmd_parms *cmd, void *d_, const char *path)
     if (err) {
         return apr_psprintf(cmd->pool, "SSEJWKSFile: %s", err);
     }
+    return NULL;
+}
+
+/* SSEJWTType: a media type, as `typ` carries it (RFC 7515 4.1.9). */
+static const char *set_jwt_type(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    const char *c;
+
+    for (c = arg; *c; c++) {
+        if (!apr_isalnum(*c) && !strchr("!#$&-^_.+/", *c)) break;
+    }
+    if (!*arg || *c) {
+        return apr_psprintf(cmd->pool,
+                            "SSEJWTType: '%s' is not a media type like at+jwt", arg);
+    }
+    d->jwt_type = arg;
+    return NULL;
+}
+
+/* SSEInstanceName: what clients see as `instance`; printable ASCII only. */
+static const char *set_instance_name(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    sse_server_conf *conf = ap_get_module_config(cmd->server->module_config,
+                                                 &sse_module);
+    const char *c;
+
+    for (c = arg; *c && *c > ' ' && *c < 0x7f; c++);
+    if (!*arg || *c || strlen(arg) > 128) {
+        return apr_psprintf(cmd->pool, "SSEInstanceName: '%s' is not a name of 1 to 128 "
+                            "printable characters without spaces", arg);
+    }
+    conf->instance_name = arg;
     return NULL;
 }
 
@@ -343,21 +426,35 @@ static const char *add_cors_origin(cmd_parms *cmd, void *d_, const char *origin)
 typedef struct {
     const char *path;         /* literal path, or the literal prefix of a regex */
     int is_regex;
-    int has_db, has_coll, has_key, has_uri;
+    int is_prefix_regex;      /* "^/lit" or "^/lit.*": the same URIs as <Location "/lit"> */
+    int has_db, has_coll, has_key, has_uri, has_aud;
+    const ap_directive_t *section;   /* the <Location...> line; NULL for bare scope */
     const ap_directive_t *handler;   /* SetHandler sse-stream|sse-resource */
 } section_summary;
 
+/* How surely the settings of one section reach the requests of another. */
+typedef enum {
+    COVERS_NO,
+    COVERS_MAYBE,             /* a regex we cannot decide: warn, do not refuse */
+    COVERS_YES
+} coverage;
+
 /* The literal start of a <LocationMatch> regex: "^/v1/meetings/(?<id>..." gives
- * "/v1/meetings/", which is enough to find the <Location> blocks around it. */
-static const char *regex_literal_prefix(apr_pool_t *p, const char *re)
+ * "/v1/meetings/", which is enough to find the <Location> blocks around it.
+ * *whole is set when nothing but ".*" follows it, so that the regex matches
+ * exactly the URIs that start with the prefix. An unanchored regex has "". */
+static const char *regex_literal_prefix(apr_pool_t *p, const char *re, int *whole)
 {
     const char *s = re;
     apr_size_t n = 0;
 
+    *whole = 0;
     if (*s == '"') s++;
     if (*s != '^') return "";
     s++;
     while (s[n] && !strchr(".[]()*+?{}|\\$^\"", s[n])) n++;
+    *whole = s[n] == '\0' || s[n] == '"' || !strcmp(s + n, ".*")
+             || !strcmp(s + n, ".*\"");
     return apr_pstrmemdup(p, s, n);
 }
 
@@ -370,6 +467,7 @@ static void summarize_directives(const ap_directive_t *dir, section_summary *sum
         else if (!strcasecmp(name, "SSEJWTKey")
                  || !strcasecmp(name, "SSEJWKSFile")) sum->has_key = 1;
         else if (!strcasecmp(name, "SSEMongoURI"))   sum->has_uri = 1;
+        else if (!strcasecmp(name, "SSEJWTAudience")) sum->has_aud = 1;
         else if (!strcasecmp(name, "SetHandler")) {
             const char *h = dir->args;
             if (*h == '"') h++;
@@ -396,10 +494,11 @@ static void collect_sections(apr_pool_t *p, const ap_directive_t *dir,
             const char *args = dir->args;
             const char *arg = ap_getword_conf(p, &args);
             memset(sum, 0, sizeof(*sum));
+            sum->section = dir;
             if (is_match || *arg == '~') {
                 if (*arg == '~') arg = ap_getword_conf(p, &args);
                 sum->is_regex = 1;
-                sum->path = regex_literal_prefix(p, arg);
+                sum->path = regex_literal_prefix(p, arg, &sum->is_prefix_regex);
             }
             else {
                 sum->path = arg;
@@ -415,16 +514,53 @@ static void collect_sections(apr_pool_t *p, const ap_directive_t *dir,
     }
 }
 
-static int prefix_covers(const section_summary *outer, const section_summary *inner)
+static int starts_with(const char *s, const char *prefix)
 {
-    return !outer->is_regex && !strncmp(inner->path, outer->path, strlen(outer->path));
+    return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* Every URI the handler section `inner` serves starts with inner->path (a
+ * literal <Location>, or an anchored regex's literal start). A literal or
+ * prefix-only section `outer` whose path is a prefix of that surely applies.
+ * Otherwise, where the two prefixes overlap, a regex may or may not match:
+ * deciding that would mean comparing two regexes, so it is "maybe". */
+static coverage section_covers(const section_summary *outer, const section_summary *inner)
+{
+    if (outer == inner) return COVERS_YES;
+    if ((!outer->is_regex || outer->is_prefix_regex)
+        && starts_with(inner->path, outer->path)) {
+        return COVERS_YES;
+    }
+    if (starts_with(inner->path, outer->path) || starts_with(outer->path, inner->path)) {
+        return COVERS_MAYBE;
+    }
+    return COVERS_NO;
+}
+
+static void add_settings(section_summary *eff, const section_summary *o)
+{
+    eff->has_db |= o->has_db;
+    eff->has_coll |= o->has_coll;
+    eff->has_key |= o->has_key;
+    eff->has_aud |= o->has_aud;
+}
+
+static const char *first_missing(const section_summary *eff)
+{
+    if (!eff->has_db)   return "SSEDatabase";
+    if (!eff->has_coll) return "SSECollection";
+    if (!eff->has_key)  return "SSEJWTKey (or SSEJWKSFile)";
+    if (!eff->has_uri)  return "SSEMongoURI";
+    return NULL;
 }
 
 /* Checks every SetHandler sse-* section in `sections`. A section is covered
- * by itself, by the non-regex <Location> blocks in `sections` and `outer`
- * (the main server's, which apply inside virtual hosts too) whose path is a
- * prefix of its own, and by the scope's bare directives in `here`. */
-static const char *check_sections(apr_pool_t *p, const apr_array_header_t *sections,
+ * by itself, by the <Location> blocks in `sections` and `outer` (the main
+ * server's, which apply inside virtual hosts too) that apply to its URIs,
+ * and by the scope's bare directives in `here`. What only an undecidable
+ * regex section supplies is a warning; what nothing supplies, an error. */
+static const char *check_sections(apr_pool_t *p, server_rec *s_rec,
+                                  const apr_array_header_t *sections,
                                   const apr_array_header_t *outer,
                                   const section_summary *here, int vhost)
 {
@@ -433,31 +569,40 @@ static const char *check_sections(apr_pool_t *p, const apr_array_header_t *secti
 
     for (i = 0; i < sections->nelts; i++) {
         const section_summary *s = &APR_ARRAY_IDX(sections, i, section_summary);
-        section_summary eff = *here;
-        const char *missing = NULL;
+        section_summary sure = *here, maybe = *here;
+        const char *missing;
 
         if (!s->handler) continue;
         for (l = 0; l < 2; l++) {
             if (!lists[l]) continue;
             for (j = 0; j < lists[l]->nelts; j++) {
                 const section_summary *o = &APR_ARRAY_IDX(lists[l], j, section_summary);
-                if (o == s || prefix_covers(o, s)) {
-                    eff.has_db |= o->has_db;
-                    eff.has_coll |= o->has_coll;
-                    eff.has_key |= o->has_key;
-                }
+                coverage c = section_covers(o, s);
+                if (c == COVERS_YES) add_settings(&sure, o);
+                if (c != COVERS_NO) add_settings(&maybe, o);
             }
         }
-        if (!eff.has_db)        missing = "SSEDatabase";
-        else if (!eff.has_coll) missing = "SSECollection";
-        else if (!eff.has_key)  missing = "SSEJWTKey (or SSEJWKSFile)";
-        else if (!eff.has_uri)  missing = "SSEMongoURI";
-        if (missing) {
+        if ((missing = first_missing(&maybe)) != NULL) {
             return apr_psprintf(p, "%s:%d: SetHandler %s is used but no %s applies "
                                 "to this location%s",
                                 s->handler->filename, s->handler->line_num,
                                 s->handler->args, missing,
                                 vhost ? " (in this <VirtualHost>)" : "");
+        }
+        if ((missing = first_missing(&sure)) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s_rec,
+                         "mod_sse: %s:%d: SetHandler %s: %s comes only from a regex "
+                         "section that may not match every URI here; check that it "
+                         "applies (a request it misses gets a 500)",
+                         s->handler->filename, s->handler->line_num,
+                         s->handler->args, missing);
+        }
+        else if (!maybe.has_aud) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s_rec,
+                         "mod_sse: %s:%d: SetHandler %s: keys but no SSEJWTAudience: "
+                         "tokens the same issuer made for other services are accepted, "
+                         "and tokens that carry aud are refused",
+                         s->handler->filename, s->handler->line_num, s->handler->args);
         }
     }
     return NULL;
@@ -474,7 +619,7 @@ static int sse_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     memset(&top, 0, sizeof(top));
     summarize_directives(ap_conftree, &top);
     collect_sections(ptemp, ap_conftree, top_sections);
-    err = check_sections(ptemp, top_sections, NULL, &top, 0);
+    err = check_sections(ptemp, s, top_sections, NULL, &top, 0);
 
     for (dir = ap_conftree; !err && dir; dir = dir->next) {
         if (!strcasecmp(dir->directive, "<VirtualHost")) {
@@ -488,7 +633,8 @@ static int sse_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             here.has_key |= top.has_key;
             here.has_uri |= top.has_uri;
             collect_sections(ptemp, dir->first_child, sections);
-            err = check_sections(ptemp, sections, top_sections, &here, 1);
+            here.has_aud |= top.has_aud;
+            err = check_sections(ptemp, s, sections, top_sections, &here, 1);
         }
     }
     if (err) {
@@ -504,6 +650,7 @@ static int sse_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void sse_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    make_child_instance_id();
     sse_store_child_init(pchild, s);
     sse_stream_child_init(pchild, s);
 }
@@ -600,6 +747,12 @@ static const command_rec sse_cmds[] = {
         "Also accept the token from this query parameter (off by default)"),
     AP_INIT_ITERATE("SSECORSAllowOrigin", add_cors_origin, NULL, DIR_CONF,
         "Origins allowed to read the stream and resource cross-origin"),
+    /* Hardening (issue 11) */
+    AP_INIT_TAKE1("SSEJWTType", set_jwt_type, NULL, DIR_CONF,
+        "Required token header typ, e.g. at+jwt (case-insensitive, application/ optional)"),
+    AP_INIT_TAKE1("SSEInstanceName", set_instance_name, NULL, RSRC_CONF,
+        "Name sent as instance in the connected event; %v %p %P expand to ServerName, "
+        "port, child PID (default: a random id per child)"),
     { NULL }
 };
 

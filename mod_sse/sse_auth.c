@@ -88,6 +88,7 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
 
     policy.issuer = d->issuer;
     policy.audience = d->audience;
+    policy.type = d->jwt_type;
     policy.leeway = sse_conf_leeway(d);
     reason = sse_jwt_verify(r->pool, d->keys, &policy, token, apr_time_now(), claims);
     if (reason) {
@@ -99,29 +100,25 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
     return OK;
 }
 
-/* Text of an owner value: strings as they are, ObjectIds as hex, integers in
- * decimal. Other types never match a claim. */
-static int owner_value_matches(const bson_iter_t *it, const char *claim)
+/* One owner value against the claim, strictly by type: a string owner equals
+ * a string claim byte for byte; an int32 or int64 owner equals an integer
+ * claim of the same value. Nothing converts: "12345" is not 12345, and an
+ * ObjectId (which no JSON token can carry) matches no claim. */
+static int owner_value_matches(const bson_iter_t *it, const sse_jwt_claim *claim)
 {
-    char buf[32];
-
     switch (bson_iter_type(it)) {
     case BSON_TYPE_UTF8: {
         uint32_t len;
         const char *s = bson_iter_utf8(it, &len);
-        return len == strlen(claim) && !memcmp(s, claim, len);
-    }
-    case BSON_TYPE_OID: {
-        char hex[25];
-        bson_oid_to_string(bson_iter_oid(it), hex);
-        return !strcasecmp(hex, claim);
+        return claim->type == SSE_JWT_CLAIM_STRING
+               && len == claim->len && !memcmp(s, claim->str, len);
     }
     case BSON_TYPE_INT32:
-        apr_snprintf(buf, sizeof(buf), "%d", bson_iter_int32(it));
-        return !strcmp(buf, claim);
+        return claim->type == SSE_JWT_CLAIM_INTEGER
+               && claim->integer == (apr_int64_t)bson_iter_int32(it);
     case BSON_TYPE_INT64:
-        apr_snprintf(buf, sizeof(buf), "%" APR_INT64_T_FMT, (apr_int64_t)bson_iter_int64(it));
-        return !strcmp(buf, claim);
+        return claim->type == SSE_JWT_CLAIM_INTEGER
+               && claim->integer == (apr_int64_t)bson_iter_int64(it);
     default:
         return 0;
     }
@@ -130,12 +127,14 @@ static int owner_value_matches(const bson_iter_t *it, const char *claim)
 int sse_auth_may_see(const sse_dir_conf *d, const sse_jwt_claims *claims,
                      const bson_t *stored)
 {
-    const char *claim;
+    const sse_jwt_claim *claim;
     bson_iter_t root, it;
 
     if (!d->owner_field) return 1;
-    claim = claims->claims ? apr_table_get(claims->claims, sse_conf_owner_claim(d)) : NULL;
-    if (!claim || !bson_iter_init(&root, stored)
+    claim = sse_jwt_claim_get(claims, sse_conf_owner_claim(d));
+    /* An empty claim names nobody, so it matches no owner, not even "". */
+    if (!claim || (claim->type == SSE_JWT_CLAIM_STRING && claim->len == 0)
+        || !bson_iter_init(&root, stored)
         || !bson_iter_find_descendant(&root, d->owner_field, &it)) {
         return 0;
     }

@@ -16,7 +16,9 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
                           sse_jwt_claims *claims);
 
 /* 1 when SSEOwnerField is unset, or the document's field equals the token's
- * SSEOwnerClaim (or, for an array, contains it). */
+ * SSEOwnerClaim (or, for an array, contains it), compared by type: string
+ * with string byte for byte, integer with integer; an empty claim never
+ * matches. */
 int sse_auth_may_see(const sse_dir_conf *d, const sse_jwt_claims *claims,
                      const bson_t *stored);
 

@@ -26,6 +26,7 @@ typedef enum {
 
 typedef struct {
     const char *mongo_uri;
+    const char *instance_name;      /* SSEInstanceName; NULL = opaque child id */
 } sse_server_conf;
 
 typedef struct {
@@ -47,6 +48,7 @@ typedef struct {
     apr_array_header_t *keys;       /* sse_jwt_key *; NULL = unset */
     const char *issuer;
     const char *audience;
+    const char *jwt_type;           /* SSEJWTType: required header typ */
     const char *token_query_param;
     apr_array_header_t *cors_origins;   /* const char * */
 } sse_dir_conf;
@@ -60,5 +62,10 @@ apr_interval_time_t sse_conf_keepalive(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_max_lifetime(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_leeway(const sse_dir_conf *d);
 long sse_conf_retry_ms(const sse_dir_conf *d);
+
+/* What the `connected` event names as `instance`: SSEInstanceName with %v
+ * (ServerName), %p (local port) and %P (child PID) expanded, or by default
+ * an opaque id, random per child and stable for its life. */
+const char *sse_conf_instance(apr_pool_t *p, const request_rec *r);
 
 #endif

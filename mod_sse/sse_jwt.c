@@ -227,37 +227,61 @@ static int audience_matches(const json_t *aud, const char *want)
     return 0;
 }
 
-/* Top-level string claims as they are, integer claims in decimal. An APR
- * table compares names without regard to case while JSON does not, so names
- * that differ only in case are all left out rather than one picked. */
-static apr_table_t *claims_table(apr_pool_t *p, json_t *root)
+/* Top-level string and integer claims, typed and named exactly as sent:
+ * JSON names are case-sensitive, and so is every lookup here. */
+static apr_array_header_t *claims_list(apr_pool_t *p, json_t *root)
 {
-    apr_table_t *t = apr_table_make(p, (int)json_object_size(root));
-    apr_table_t *ambiguous = NULL;
+    apr_array_header_t *list = apr_array_make(p, (int)json_object_size(root),
+                                              sizeof(sse_jwt_claim));
     const char *name;
     json_t *v;
 
     json_object_foreach(root, name, v) {
-        const char *text;
-        if (json_is_string(v))
-            text = json_string_value(v);
-        else if (json_is_integer(v))
-            text = apr_psprintf(p, "%" APR_INT64_T_FMT,
-                                (apr_int64_t)json_integer_value(v));
-        else
-            continue;
-        if (ambiguous && apr_table_get(ambiguous, name))
-            continue;
-        if (apr_table_get(t, name)) {
-            if (ambiguous == NULL)
-                ambiguous = apr_table_make(p, 2);
-            apr_table_setn(ambiguous, apr_pstrdup(p, name), "");
-            apr_table_unset(t, name);
+        sse_jwt_claim c;
+
+        memset(&c, 0, sizeof(c));
+        if (json_is_string(v)) {
+            c.type = SSE_JWT_CLAIM_STRING;
+            c.len = json_string_length(v);
+            c.str = apr_pstrmemdup(p, json_string_value(v), c.len);
+        }
+        else if (json_is_integer(v)) {
+            c.type = SSE_JWT_CLAIM_INTEGER;
+            c.integer = (apr_int64_t)json_integer_value(v);
+        }
+        else {
             continue;
         }
-        apr_table_set(t, name, text);
+        c.name = apr_pstrdup(p, name);
+        APR_ARRAY_PUSH(list, sse_jwt_claim) = c;
     }
-    return t;
+    return list;
+}
+
+const sse_jwt_claim *sse_jwt_claim_get(const sse_jwt_claims *claims, const char *name)
+{
+    int i;
+
+    if (claims == NULL || claims->claims == NULL || name == NULL)
+        return NULL;
+    for (i = 0; i < claims->claims->nelts; i++) {
+        const sse_jwt_claim *c = &APR_ARRAY_IDX(claims->claims, i, sse_jwt_claim);
+        if (strcmp(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+const char *sse_jwt_claim_text(apr_pool_t *p, const sse_jwt_claims *claims,
+                               const char *name)
+{
+    const sse_jwt_claim *c = sse_jwt_claim_get(claims, name);
+
+    if (c == NULL)
+        return NULL;
+    if (c->type == SSE_JWT_CLAIM_STRING)
+        return c->str;
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, c->integer);
 }
 
 const char *sse_jwt_check_claims(apr_pool_t *p, const sse_jwt_policy *policy,
@@ -321,27 +345,50 @@ const char *sse_jwt_check_claims(apr_pool_t *p, const sse_jwt_policy *policy,
             goto done;
         }
     }
+    v = json_object_get(root, "aud");
     if (policy && policy->audience) {
-        v = json_object_get(root, "aud");
         if (v == NULL || !audience_matches(v, policy->audience)) {
             reason = "wrong audience";
             goto done;
         }
     }
+    else if (v != NULL) {
+        /* RFC 7519 4.1.3: a principal that does not identify itself with
+         * the aud value must reject the token. With no SSEJWTAudience we
+         * are no audience a token can name. */
+        reason = "unexpected audience";
+        goto done;
+    }
 
     claims->exp = exp_sec;
-    claims->claims = claims_table(p, root);
+    claims->claims = claims_list(p, root);
 
 done:
     json_decref(root);
     return reason;
 }
 
+/* RFC 7515 4.1.9: `typ` is a media type, compared without regard to case,
+ * and "application/" may be left out; RFC 8725 3.11 uses it to tell access
+ * tokens (at+jwt) from other JWTs signed by the same issuer. */
+static const char *media_subtype(const char *type)
+{
+    return strncasecmp(type, "application/", 12) == 0 ? type + 12 : type;
+}
+
+static int type_matches(const json_t *typ, const char *want)
+{
+    return json_is_string(typ)
+           && strcasecmp(media_subtype(json_string_value(typ)), media_subtype(want)) == 0;
+}
+
 /* Parses the protected header; on success *alg and *kid (NULL if absent) are
  * set. Header parameters we do not understand are ignored, except `crit`,
- * which by RFC 7515 4.1.11 obliges us to understand them. */
-static const char *check_header(apr_pool_t *p, const unsigned char *bytes,
-                                apr_size_t len, sse_jwt_alg *alg, const char **kid)
+ * which by RFC 7515 4.1.11 obliges us to understand them, and `typ` when
+ * a type is required. */
+static const char *check_header(apr_pool_t *p, const sse_jwt_policy *policy,
+                                const unsigned char *bytes, apr_size_t len,
+                                sse_jwt_alg *alg, const char **kid)
 {
     json_t *root, *v;
     json_error_t jerr;
@@ -379,6 +426,10 @@ static const char *check_header(apr_pool_t *p, const unsigned char *bytes,
             reason = "nested token not supported";
             goto done;
         }
+    }
+    if (policy && policy->type && !type_matches(json_object_get(root, "typ"), policy->type)) {
+        reason = "wrong token type";
+        goto done;
     }
     *kid = NULL;
     v = json_object_get(root, "kid");
@@ -430,7 +481,7 @@ const char *sse_jwt_verify(apr_pool_t *p, const apr_array_header_t *keys,
                              &sig, &sig_len) != 0)
         return "malformed token";
 
-    if ((reason = check_header(p, header, header_len, &alg, &kid)) != NULL)
+    if ((reason = check_header(p, policy, header, header_len, &alg, &kid)) != NULL)
         return reason;
 
     for (i = 0; keys && i < keys->nelts && !verified; i++) {

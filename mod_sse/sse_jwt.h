@@ -28,22 +28,50 @@ typedef struct sse_jwt_key sse_jwt_key;
 
 typedef struct {
     const char *issuer;           /* required `iss` when non-NULL */
-    const char *audience;         /* required in `aud` when non-NULL */
+    const char *audience;         /* required in `aud` when non-NULL; when NULL,
+                                   * a token that carries `aud` is refused */
+    const char *type;             /* required header `typ` when non-NULL */
     apr_interval_time_t leeway;   /* clock skew for exp/nbf/iat */
 } sse_jwt_policy;
 
+typedef enum {
+    SSE_JWT_CLAIM_STRING,
+    SSE_JWT_CLAIM_INTEGER
+} sse_jwt_claim_type;
+
+/* One top-level claim of a JSON type we compare: a string or an integer. */
+typedef struct {
+    const char *name;             /* exactly as in the token */
+    sse_jwt_claim_type type;
+    const char *str;              /* STRING: the UTF-8 bytes, NUL-terminated */
+    apr_size_t len;               /* STRING: their count (a claim may hold \u0000) */
+    apr_int64_t integer;          /* INTEGER */
+} sse_jwt_claim;
+
 typedef struct {
     apr_int64_t exp;              /* seconds since the epoch (always present) */
-    apr_table_t *claims;          /* top-level string and integer claims, as text */
+    apr_array_header_t *claims;   /* sse_jwt_claim: top-level string and integer claims */
 } sse_jwt_claims;
+
+/* The claim named exactly `name` (byte for byte, case counts), or NULL. */
+const sse_jwt_claim *sse_jwt_claim_get(const sse_jwt_claims *claims, const char *name);
+
+/* The claim as text: a string as it is, an integer in decimal; NULL when
+ * absent or of another type. For logs and counting keys, never for
+ * authorization (that compares types: sse_auth_may_see). */
+const char *sse_jwt_claim_text(apr_pool_t *p, const sse_jwt_claims *claims,
+                               const char *name);
 
 /* Case-sensitive name -> alg. Returns 0 on success, -1 when unknown. */
 int sse_jwt_alg_from_name(const char *name, sse_jwt_alg *alg);
 const char *sse_jwt_alg_name(sse_jwt_alg alg);
 
 /* Builds a key from bytes: a PEM public key (or certificate-free SPKI) for
- * RS/PS/ES/EdDSA, the raw secret for HS. Checks strength (HMAC secret >= hash
- * size, RSA >= 2048 bits, EC curve matches alg). Returns NULL or an error. */
+ * RS/PS/ES/EdDSA, the raw secret for HS. Checks strength and sanity: an HMAC
+ * secret >= hash size that is not itself a public key (PEM, DER, JWK,
+ * OpenSSH); RSA >= 2048 bits with an odd modulus and an odd e >= 3; an EC
+ * point on the alg's curve; an Ed25519 point canonically encoded and not of
+ * small order. Returns NULL or an error. */
 const char *sse_jwt_key_from_bytes(apr_pool_t *p, sse_jwt_alg alg,
                                    const char *kid,
                                    const unsigned char *bytes, apr_size_t len,
@@ -73,11 +101,12 @@ const char *sse_jwt_key_kid(const sse_jwt_key *key);
  * itself is never part of the reason. The reasons, all static strings:
  *   "malformed token", "token too large", "unsupported algorithm",
  *   "unsupported critical header", "nested token not supported",
- *   "no matching key", "signature mismatch", "missing exp", "invalid exp",
- *   "invalid nbf", "invalid iat", "token expired", "token not yet valid",
- *   "issued in the future", "wrong issuer", "wrong audience".
- * Claim names that differ only in case are left out of claims->claims (an
- * APR table ignores case). `policy` may be NULL (no iss/aud, no leeway). */
+ *   "wrong token type", "no matching key", "signature mismatch",
+ *   "missing exp", "invalid exp", "invalid nbf", "invalid iat",
+ *   "token expired", "token not yet valid", "issued in the future",
+ *   "wrong issuer", "wrong audience", "unexpected audience".
+ * Claim names are kept exactly as sent ("sub" and "SUB" are two claims).
+ * `policy` may be NULL (no iss/aud/typ, no leeway; `aud` then refused). */
 const char *sse_jwt_verify(apr_pool_t *p, const apr_array_header_t *keys,
                            const sse_jwt_policy *policy, const char *token,
                            apr_time_t now, sse_jwt_claims *claims);

@@ -43,6 +43,10 @@ const char *sse_jwt_key_from_pkey(apr_pool_t *p, sse_jwt_alg alg,
                                   const char *kid, EVP_PKEY *pkey,
                                   sse_jwt_key **key);
 
+/* NULL when the 32 bytes are a canonical Ed25519 public key that is not
+ * one of the 8 small-order points; else why not. */
+const char *sse_jwt_ed25519_check(const unsigned char *raw, apr_size_t len);
+
 /* 1 when `sig` is a valid `key->alg` signature over `input`, else 0. */
 int sse_jwt_signature_ok(const sse_jwt_key *key,
                          const unsigned char *input, apr_size_t input_len,

@@ -7,6 +7,7 @@
 #include "sse_jwt_internal.h"
 #include "sse_b64url.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 /* Key files and JWK Sets are small; anything bigger is a mistake. */
 #define SSE_JWT_MAX_KEY_FILE (1024 * 1024)
@@ -71,6 +73,131 @@ static int ec_curve_nid(const EVP_PKEY *pkey)
     return nid;
 }
 
+/* RSA with e = 1 makes the signature equal to the padded hash, so anyone can
+ * "sign"; an even e or an even modulus is no RSA key at all. OpenSSL loads
+ * such numbers without a word, so they are refused here. */
+static const char *check_rsa_numbers(apr_pool_t *p, const EVP_PKEY *pkey)
+{
+    BIGNUM *n = NULL, *e = NULL;
+    const char *err = NULL;
+
+    if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n)
+        || !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e))
+        err = "RSA key has no modulus or exponent";
+    else if (!BN_is_odd(n))
+        err = "RSA modulus is even; not a usable RSA key";
+    else if (!BN_is_odd(e) || BN_num_bits(e) < 2) {
+        char *dec = BN_num_bits(e) <= 64 ? BN_bn2dec(e) : NULL;
+        err = apr_psprintf(p, "RSA public exponent %s is refused: it must be odd "
+                           "and at least 3 (65537 is usual)", dec ? dec : "(huge, even)");
+        OPENSSL_free(dec);
+    }
+    else if (BN_cmp(e, n) >= 0)
+        err = "RSA public exponent is not smaller than the modulus";
+    BN_free(n);
+    BN_free(e);
+    ERR_clear_error();
+    return err;
+}
+
+/* EC: the point must be on the named curve, not the point at infinity, and
+ * of the group's order. OpenSSL decodes PEM points with an on-curve check
+ * already; this states it once for PEM and JWK, P-256, P-384 and P-521. */
+static const char *check_ec_point(const EVP_PKEY *pkey)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, (EVP_PKEY *)pkey, NULL);
+    int ok = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
+
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return ok ? NULL : "invalid EC key (point not on the curve?)";
+}
+
+/* Ed25519 (RFC 8032 5.1.3): 32 bytes, the little-endian y with the sign of x
+ * in the top bit. The curve has 8 points of small order (the identity, one
+ * of order 2, two of order 4, four of order 8); with such a key a signature
+ * can verify for messages nobody signed. Their y values are 1, p-1, 0 and
+ * the two roots below (y^2 = (-1 + sqrt(1 + d)) / d, the points whose double
+ * has y = 0), each with either sign where x is not 0. */
+#define ED25519_LEN 32
+
+static const unsigned char ed25519_p[ED25519_LEN] = {      /* 2^255 - 19 */
+    0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f
+};
+
+/* The canonical encodings of the 8 small-order points. */
+static const unsigned char ed25519_small_order[8][ED25519_LEN] = {
+    /* y = 1: the identity (order 1) */
+    { 0x01 },
+    /* y = p - 1, x = 0 (order 2) */
+    { 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+    /* y = 0, x = +-sqrt(-1) (order 4) */
+    { 0x00 },
+    { [31] = 0x80 },
+    /* y = 0x7a03...17c7 and its negation, x of either sign (order 8) */
+    { 0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76,
+      0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6,
+      0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a },
+    { 0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76,
+      0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6,
+      0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0xfa },
+    { 0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89,
+      0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39,
+      0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05 },
+    { 0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89,
+      0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39,
+      0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x85 },
+};
+
+/* Refuses the small-order points and every non-canonical encoding: y >= p
+ * (which includes p and p + 1, other spellings of y = 0 and y = 1), and a
+ * set sign bit where x is 0 (y = 1 or y = p - 1). What is left is one
+ * spelling per point, so the table above is complete. */
+const char *sse_jwt_ed25519_check(const unsigned char *raw, apr_size_t len)
+{
+    unsigned char y[ED25519_LEN];
+    int i, below_p = 0;
+    static const unsigned char one[ED25519_LEN] = { 0x01 };
+
+    if (len != ED25519_LEN)
+        return "Ed25519 key must be 32 bytes";
+    memcpy(y, raw, ED25519_LEN);
+    y[31] &= 0x7f;
+    for (i = ED25519_LEN - 1; i >= 0; i--) {
+        if (y[i] != ed25519_p[i]) {
+            below_p = y[i] < ed25519_p[i];
+            break;
+        }
+    }
+    if (!below_p)
+        return "Ed25519 key is not canonically encoded (y >= 2^255 - 19)";
+    if ((raw[31] & 0x80)
+        && (memcmp(y, one, ED25519_LEN) == 0
+            || memcmp(y, ed25519_small_order[1], ED25519_LEN) == 0))
+        return "Ed25519 key is not canonically encoded (sign bit set for x = 0)";
+    for (i = 0; i < 8; i++) {
+        if (memcmp(raw, ed25519_small_order[i], ED25519_LEN) == 0)
+            return "Ed25519 key is a small-order point; it would accept forged signatures";
+    }
+    return NULL;
+}
+
+static const char *check_ed25519_point(const EVP_PKEY *pkey)
+{
+    unsigned char raw[ED25519_LEN];
+    size_t len = sizeof(raw);
+
+    if (!EVP_PKEY_get_raw_public_key(pkey, raw, &len)) {
+        ERR_clear_error();
+        return "invalid Ed25519 key";
+    }
+    return sse_jwt_ed25519_check(raw, len);
+}
+
 static const char *check_pkey(apr_pool_t *p, const sse_jwt_alg_info *info,
                               EVP_PKEY *pkey)
 {
@@ -86,17 +213,17 @@ static const char *check_pkey(apr_pool_t *p, const sse_jwt_alg_info *info,
         if (bits < SSE_JWT_MIN_RSA_BITS)
             return apr_psprintf(p, "RSA key is %d bits; at least %d required",
                                 bits, SSE_JWT_MIN_RSA_BITS);
-        return NULL;
+        return check_rsa_numbers(p, pkey);
     case SSE_JWT_FAMILY_ECDSA:
         if (!EVP_PKEY_is_a(pkey, "EC"))
             break;
         if (ec_curve_nid(pkey) != info->curve_nid)
             return apr_psprintf(p, "%s needs a %s key", info->name, info->jwk_crv);
-        return NULL;
+        return check_ec_point(pkey);
     case SSE_JWT_FAMILY_EDDSA:
         if (!EVP_PKEY_is_a(pkey, "ED25519"))
             break;
-        return NULL;
+        return check_ed25519_point(pkey);
     case SSE_JWT_FAMILY_HMAC:
         break;
     }
@@ -130,13 +257,56 @@ const char *sse_jwt_key_from_pkey(apr_pool_t *p, sse_jwt_alg alg,
     return NULL;
 }
 
+/* Algorithm confusion by configuration: an HMAC "secret" that is a public
+ * key lets anyone who has the public key (everyone) mint tokens. Refused
+ * when it is PEM (or any "-----BEGIN" block), DER SubjectPublicKeyInfo, a
+ * JSON object (a JWK or JWK Set) or an OpenSSH public key line. */
+static const char *public_key_as_secret(apr_pool_t *p, const sse_jwt_alg_info *info,
+                                        const unsigned char *bytes, apr_size_t len)
+{
+    const unsigned char *s = bytes, *der = bytes;
+    apr_size_t n = len;
+    const char *what = NULL;
+    EVP_PKEY *pkey;
+    json_t *json;
+
+    while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
+        s++;
+        n--;
+    }
+    if (n >= 10 && memcmp(s, "-----BEGIN", 10) == 0)
+        what = "a PEM block (-----BEGIN ...)";
+    else if ((n >= 4 && memcmp(s, "ssh-", 4) == 0)
+             || (n >= 11 && memcmp(s, "ecdsa-sha2-", 11) == 0))
+        what = "an OpenSSH public key";
+    else if (n > 0 && *s == '{'
+             && (json = json_loadb((const char *)s, n, 0, NULL)) != NULL) {
+        if (json_is_object(json))
+            what = "a JSON object (a JWK or JWK Set?)";
+        json_decref(json);
+    }
+    else if (len <= LONG_MAX && (pkey = d2i_PUBKEY(NULL, &der, (long)len)) != NULL) {
+        EVP_PKEY_free(pkey);
+        what = "a DER public key";
+    }
+    ERR_clear_error();
+    if (what == NULL)
+        return NULL;
+    return apr_psprintf(p, "%s secret is %s; a public key is no HMAC secret (anyone "
+                        "who has it could sign): use an asymmetric algorithm with it",
+                        info->name, what);
+}
+
 static const char *hmac_key(apr_pool_t *p, const sse_jwt_alg_info *info,
                             sse_jwt_alg alg, const char *kid,
                             const unsigned char *bytes, apr_size_t len,
                             sse_jwt_key **key)
 {
     sse_jwt_key *k;
+    const char *err;
 
+    if ((err = public_key_as_secret(p, info, bytes, len)) != NULL)
+        return err;
     /* RFC 7518 3.2: a key of the same size as the hash output or larger. */
     if (len < info->hash_len)
         return apr_psprintf(p, "%s secret is %" APR_SIZE_T_FMT " bytes; "

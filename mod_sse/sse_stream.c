@@ -362,12 +362,6 @@ static apr_interval_time_t first_poll_jitter(const sse_dir_conf *d, apr_time_t n
     return half ? (apr_interval_time_t)(state % half) : 0;
 }
 
-static const char *instance_name(apr_pool_t *p, request_rec *r)
-{
-    return apr_psprintf(p, "%s:%u:%ld", r->server->server_hostname,
-                        (unsigned)r->connection->local_addr->port, (long)getpid());
-}
-
 int sse_stream_handler(request_rec *r)
 {
     const sse_dir_conf *d = ap_get_module_config(r->per_dir_config, &sse_module);
@@ -456,7 +450,7 @@ int sse_stream_handler(request_rec *r)
                           sse_json_string(s->tick, id),
                           (long)apr_time_as_msec(sse_conf_poll_interval(d)),
                           (long)apr_time_as_msec(sse_conf_keepalive(d)),
-                          sse_json_string(s->tick, instance_name(s->tick, r)))));
+                          sse_json_string(s->tick, sse_conf_instance(s->tick, r)))));
     queue_document(s, &doc);
     if (!flush_out(s, now)) {
         return OK;

@@ -24,7 +24,9 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <openssl/rsa.h>
 
 #include "sse_b64url.h"
@@ -268,6 +270,12 @@ static const char *verify(fixture *f, const char *token)
     return verify_at(f, token, NOW);
 }
 
+/* A claim of the last verified token as text (NULL when absent). */
+static const char *claim_text(fixture *f, const char *name)
+{
+    return sse_jwt_claim_text(f->p, &f->claims, name);
+}
+
 static void assert_verifies(fixture *f, const char *token)
 {
     const char *reason = verify(f, token);
@@ -287,7 +295,7 @@ static void round_trip(fixture *f, sse_jwt_alg alg)
 {
     add_key(f, alg, NULL);
     assert_verifies(f, token_hp(f->p, alg, alg_header(f->p, alg), valid_payload(f->p)));
-    assert_string_equal(apr_table_get(f->claims.claims, "sub"), "alice");
+    assert_string_equal(claim_text(f, "sub"), "alice");
     assert_int_equal(f->claims.exp, NOW_S + 600);
 }
 
@@ -313,10 +321,10 @@ static void verifies_rfc7515_a1_hs256(void **state)
 
     assert_null(verify_at(f, token, apr_time_from_sec(RFC7515_EXP - 60)));
     assert_int_equal(f->claims.exp, RFC7515_EXP);
-    assert_string_equal(apr_table_get(f->claims.claims, "iss"), "joe");
-    assert_string_equal(apr_table_get(f->claims.claims, "exp"), "1300819380");
+    assert_string_equal(claim_text(f, "iss"), "joe");
+    assert_string_equal(claim_text(f, "exp"), "1300819380");
     /* A boolean claim is not carried as text. */
-    assert_null(apr_table_get(f->claims.claims, "http://example.com/is_root"));
+    assert_null(claim_text(f, "http://example.com/is_root"));
     assert_string_equal(verify_at(f, token, apr_time_from_sec(RFC7515_EXP)), "token expired");
 }
 
@@ -344,7 +352,7 @@ static void verifies_rfc7515_a2_rs256_from_jwks(void **state)
     assert_int_equal(sse_jwt_key_alg(APR_ARRAY_IDX(f->keys, 0, sse_jwt_key *)), SSE_JWT_RS256);
 
     assert_null(verify_at(f, token, apr_time_from_sec(RFC7515_EXP - 1)));
-    assert_string_equal(apr_table_get(f->claims.claims, "iss"), "joe");
+    assert_string_equal(claim_text(f, "iss"), "joe");
     assert_string_equal(verify_at(f, token, apr_time_from_sec(RFC7515_EXP + 1)), "token expired");
 }
 
@@ -358,7 +366,7 @@ static void verifies_rfc7515_a3_es256_from_jwks(void **state)
                 "\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
                 "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}");
     assert_null(verify_at(f, token, apr_time_from_sec(RFC7515_EXP - 1)));
-    assert_string_equal(apr_table_get(f->claims.claims, "iss"), "joe");
+    assert_string_equal(claim_text(f, "iss"), "joe");
 }
 
 static void verifies_rfc8037_a4_ed25519_signature(void **state)
@@ -406,7 +414,7 @@ static void verifies_token_signed_with_rfc8037_private_key(void **state)
                         NULL);
     EVP_PKEY_free(priv);
     assert_verifies(f, token);
-    assert_string_equal(apr_table_get(f->claims.claims, "sub"), "alice");
+    assert_string_equal(claim_text(f, "sub"), "alice");
 }
 
 /* ---- every algorithm with generated keys ---- */
@@ -497,17 +505,20 @@ static void rejects_hs256_token_keyed_with_the_rsa_public_key(void **state)
                     "no matching key");
 }
 
-static void rejects_rs256_token_against_hmac_key_made_of_rsa_public_key(void **state)
+static void refuses_an_rsa_public_key_as_hmac_secret(void **state)
 {
+    /* Algorithm confusion by configuration: the PEM that everybody has,
+     * configured as an HS256 secret, would let anybody MAC tokens. */
     fixture *f = *state;
     const char *pem = public_pem(f->p, rsa2048);
-    sse_jwt_key *key;
+    sse_jwt_key *key = NULL;
 
-    assert_null(sse_jwt_key_from_bytes(f->p, SSE_JWT_HS256, NULL,
-                                       (const unsigned char *)pem, strlen(pem), &key));
-    APR_ARRAY_PUSH(f->keys, sse_jwt_key *) = key;
-    assert_rejected(f, token_hp(f->p, SSE_JWT_RS256, "{\"alg\":\"RS256\"}", valid_payload(f->p)),
-                    "no matching key");
+    assert_string_equal(sse_jwt_key_from_bytes(f->p, SSE_JWT_HS256, NULL,
+                                               (const unsigned char *)pem, strlen(pem), &key),
+                        "HS256 secret is a PEM block (-----BEGIN ...); a public key is no "
+                        "HMAC secret (anyone who has it could sign): use an asymmetric "
+                        "algorithm with it");
+    assert_null(key);
 }
 
 static void pins_each_key_to_one_alg(void **state)
@@ -1030,11 +1041,30 @@ static void rejects_audience_of_other_types(void **state)
     assert_rejected(f, hs256(f->p, payload_with(f->p, "\"aud\":[[\"42\"]]")), "wrong audience");
 }
 
-static void ignores_iss_and_aud_when_not_configured(void **state)
+static void ignores_iss_when_not_configured(void **state)
 {
     fixture *f = *state;
     add_key(f, SSE_JWT_HS256, NULL);
-    assert_verifies(f, hs256(f->p, payload_with(f->p, "\"iss\":\"x\",\"aud\":17")));
+    assert_verifies(f, hs256(f->p, payload_with(f->p, "\"iss\":\"x\"")));
+}
+
+static void refuses_any_aud_when_no_audience_is_configured(void **state)
+{
+    /* RFC 7519 4.1.3: a token meant for some audience is not for us when
+     * we are none, whatever the type or value of its aud. */
+    fixture *f = *state;
+    const char *auds[] = { "\"meetings-api\"", "[\"meetings-api\"]", "[]", "\"\"", "17",
+                           "null", "{}" };
+    size_t i;
+
+    add_key(f, SSE_JWT_HS256, NULL);
+    for (i = 0; i < sizeof(auds) / sizeof(auds[0]); i++) {
+        const char *payload = payload_with(f->p, apr_pstrcat(f->p, "\"aud\":", auds[i], NULL));
+        assert_rejected(f, hs256(f->p, payload), "unexpected audience");
+        assert_string_equal(sse_jwt_verify(f->p, f->keys, NULL, hs256(f->p, payload), NOW,
+                                           &f->claims), "unexpected audience");
+    }
+    assert_verifies(f, hs256(f->p, valid_payload(f->p)));
 }
 
 static void checks_claims_only_after_the_signature(void **state)
@@ -1058,27 +1088,101 @@ static void exposes_string_and_integer_claims(void **state)
         "\"sub\":\"user-1\",\"uid\":42,\"neg\":-7,\"ratio\":0.5,\"admin\":true,"
         "\"roles\":[\"a\"],\"obj\":{\"sub\":\"inner\"},\"nothing\":null,"
         "\"name\":\"Zo\\u00eb \\\"Z\\\"\"")));
-    assert_string_equal(apr_table_get(f->claims.claims, "sub"), "user-1");
-    assert_string_equal(apr_table_get(f->claims.claims, "uid"), "42");
-    assert_string_equal(apr_table_get(f->claims.claims, "neg"), "-7");
-    assert_string_equal(apr_table_get(f->claims.claims, "exp"),
+    assert_string_equal(claim_text(f, "sub"), "user-1");
+    assert_string_equal(claim_text(f, "uid"), "42");
+    assert_string_equal(claim_text(f, "neg"), "-7");
+    assert_string_equal(claim_text(f, "exp"),
                         apr_psprintf(f->p, "%d", NOW_S + 600));
-    assert_string_equal(apr_table_get(f->claims.claims, "name"), "Zo\xc3\xab \"Z\"");
-    assert_null(apr_table_get(f->claims.claims, "ratio"));
-    assert_null(apr_table_get(f->claims.claims, "admin"));
-    assert_null(apr_table_get(f->claims.claims, "roles"));
-    assert_null(apr_table_get(f->claims.claims, "obj"));
-    assert_null(apr_table_get(f->claims.claims, "nothing"));
+    assert_string_equal(claim_text(f, "name"), "Zo\xc3\xab \"Z\"");
+    assert_null(claim_text(f, "ratio"));
+    assert_null(claim_text(f, "admin"));
+    assert_null(claim_text(f, "roles"));
+    assert_null(claim_text(f, "obj"));
+    assert_null(claim_text(f, "nothing"));
 }
 
-static void drops_claims_whose_names_differ_only_in_case(void **state)
+static void keeps_claim_names_exactly_as_sent(void **state)
 {
+    /* JSON names are case-sensitive: "SUB" is another claim, never "sub". */
     fixture *f = *state;
     add_key(f, SSE_JWT_HS256, NULL);
     assert_verifies(f, hs256(f->p, payload_with(f->p,
         "\"sub\":\"alice\",\"SUB\":\"mallory\",\"Sub\":\"eve\",\"iss\":\"x\"")));
-    assert_null(apr_table_get(f->claims.claims, "sub"));
-    assert_string_equal(apr_table_get(f->claims.claims, "iss"), "x");
+    assert_string_equal(claim_text(f, "sub"), "alice");
+    assert_string_equal(claim_text(f, "SUB"), "mallory");
+    assert_string_equal(claim_text(f, "Sub"), "eve");
+    assert_null(claim_text(f, "sUb"));
+    assert_string_equal(claim_text(f, "iss"), "x");
+
+    assert_verifies(f, hs256(f->p, payload_with(f->p, "\"SUB\":\"mallory\",\"Sub\":\"eve\"")));
+    assert_null(sse_jwt_claim_get(&f->claims, "sub"));
+    assert_null(sse_jwt_claim_get(&f->claims, "sub "));
+    assert_null(sse_jwt_claim_get(&f->claims, ""));
+}
+
+static void types_claims_as_string_or_integer(void **state)
+{
+    fixture *f = *state;
+    const sse_jwt_claim *c;
+
+    add_key(f, SSE_JWT_HS256, NULL);
+    assert_verifies(f, hs256(f->p, payload_with(f->p,
+        "\"s\":\"12345\",\"i\":12345,\"big\":9007199254740993,\"empty\":\"\","
+        "\"f\":12345.0,\"t\":true")));
+    c = sse_jwt_claim_get(&f->claims, "s");
+    assert_non_null(c);
+    assert_int_equal(c->type, SSE_JWT_CLAIM_STRING);
+    assert_int_equal(c->len, 5);
+    assert_string_equal(c->str, "12345");
+    c = sse_jwt_claim_get(&f->claims, "i");
+    assert_non_null(c);
+    assert_int_equal(c->type, SSE_JWT_CLAIM_INTEGER);
+    assert_int_equal(c->integer, 12345);
+    c = sse_jwt_claim_get(&f->claims, "big");
+    assert_int_equal(c->type, SSE_JWT_CLAIM_INTEGER);
+    assert_true(c->integer == (apr_int64_t)9007199254740993LL);
+    c = sse_jwt_claim_get(&f->claims, "empty");
+    assert_int_equal(c->type, SSE_JWT_CLAIM_STRING);
+    assert_int_equal(c->len, 0);
+    assert_null(sse_jwt_claim_get(&f->claims, "f"));
+    assert_null(sse_jwt_claim_get(&f->claims, "t"));
+    /* A NUL inside a claim would let "a\0b" pass for "a": such a payload
+     * does not parse at all. */
+    assert_rejected(f, hs256(f->p, payload_with(f->p, "\"sub\":\"a\\u0000b\"")),
+                    "malformed token");
+}
+
+static const char *typ_token(apr_pool_t *p, const char *typ_json)
+{
+    return token_hp(p, SSE_JWT_HS256,
+                    typ_json ? apr_psprintf(p, "{\"alg\":\"HS256\",\"typ\":%s}", typ_json)
+                             : "{\"alg\":\"HS256\"}",
+                    valid_payload(p));
+}
+
+static void requires_the_configured_typ(void **state)
+{
+    /* RFC 8725 3.11 and RFC 7515 4.1.9: media types compare without regard
+     * to case, and "application/" may be left out on either side. */
+    fixture *f = *state;
+    const char *good[] = { "\"at+jwt\"", "\"AT+JWT\"", "\"application/at+jwt\"",
+                           "\"Application/At+Jwt\"" };
+    const char *bad[] = { "\"JWT\"", "\"at+jwt \"", "\"\"", "\"application/\"",
+                          "\"text/at+jwt\"", "42", "[\"at+jwt\"]", "null" };
+    size_t i;
+
+    add_key(f, SSE_JWT_HS256, NULL);
+    assert_verifies(f, typ_token(f->p, "\"anything\""));
+    assert_verifies(f, typ_token(f->p, NULL));
+    f->policy.type = "at+jwt";
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_verifies(f, typ_token(f->p, good[i]));
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_rejected(f, typ_token(f->p, bad[i]), "wrong token type");
+    assert_rejected(f, typ_token(f->p, NULL), "wrong token type");
+    f->policy.type = "application/at+jwt";
+    assert_verifies(f, typ_token(f->p, "\"at+jwt\""));
+    assert_rejected(f, typ_token(f->p, "\"jwt\""), "wrong token type");
 }
 
 static void rejects_token_when_no_keys_are_configured(void **state)
@@ -1311,8 +1415,17 @@ static const char *jwks_error(fixture *f, const char *json)
     return err;
 }
 
+/* Like jwks_error, for a set that may load: NULL when it did. */
+static const char *jwks_result(fixture *f, const char *json)
+{
+    const char *path = write_file(f->p, "some-jwks.json", json, strlen(json));
+    return sse_jwt_jwks_load(f->p, path, f->keys);
+}
+
 static void assert_contains(const char *haystack, const char *needle)
 {
+    if (haystack == NULL)
+        fail_msg("expected an error containing \"%s\", got none", needle);
     if (strstr(haystack, needle) == NULL)
         fail_msg("\"%s\" does not contain \"%s\"", haystack, needle);
 }
@@ -1440,6 +1553,354 @@ static void loads_every_kty_from_jwks_and_skips_encryption_keys(void **state)
                                 valid_payload(f->p)), "no matching key");
 }
 
+/* ---- keys that cannot be safe keys (issue 11) ---- */
+
+static EVP_PKEY *rsa_with(const BIGNUM *n, const BIGNUM *e)
+{
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *pkey = NULL;
+
+    assert_non_null(bld);
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n), 1);
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e), 1);
+    params = OSSL_PARAM_BLD_to_param(bld);
+    assert_non_null(params);
+    assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+    assert_int_equal(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params), 1);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    EVP_PKEY_CTX_free(ctx);
+    return pkey;
+}
+
+static const char *bn_b64(apr_pool_t *p, const BIGNUM *bn)
+{
+    unsigned char buf[1024];
+    int len = BN_bn2bin(bn, buf);
+    return b64(p, buf, (size_t)(len > 0 ? len : 0));
+}
+
+static const char *rsa_jwks(apr_pool_t *p, const BIGNUM *n, const BIGNUM *e)
+{
+    return apr_psprintf(p, "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"r\",\"alg\":\"RS256\","
+                           "\"n\":\"%s\",\"e\":\"%s\"}]}", bn_b64(p, n), bn_b64(p, e));
+}
+
+static void refuses_rsa_keys_with_a_bad_exponent_or_modulus(void **state)
+{
+    fixture *f = *state;
+    const unsigned long bad_e[] = { 1, 2, 4, 65536, 65538 };
+    const unsigned long good_e[] = { 3, 17, 65537 };
+    BIGNUM *n = NULL, *even_n, *e = BN_new();
+    EVP_PKEY *pkey;
+    size_t i;
+
+    assert_int_equal(EVP_PKEY_get_bn_param(rsa2048, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+    for (i = 0; i < sizeof(bad_e) / sizeof(bad_e[0]); i++) {
+        const char *want = apr_psprintf(f->p, "RSA public exponent %lu is refused", bad_e[i]);
+        assert_int_equal(BN_set_word(e, bad_e[i]), 1);
+        pkey = rsa_with(n, e);
+        assert_contains(load_pem(f, SSE_JWT_RS256, pkey), want);
+        assert_contains(load_pem(f, SSE_JWT_PS512, pkey), want);
+        EVP_PKEY_free(pkey);
+        assert_contains(jwks_error(f, rsa_jwks(f->p, n, e)), want);
+    }
+    for (i = 0; i < sizeof(good_e) / sizeof(good_e[0]); i++) {
+        assert_int_equal(BN_set_word(e, good_e[i]), 1);
+        pkey = rsa_with(n, e);
+        assert_null(load_pem(f, SSE_JWT_RS256, pkey));
+        EVP_PKEY_free(pkey);
+        assert_null(jwks_result(f, rsa_jwks(f->p, n, e)));
+    }
+    /* An even modulus of full size: no RSA key at all. */
+    even_n = BN_dup(n);
+    assert_int_equal(BN_add_word(even_n, 1), 1);
+    assert_int_equal(BN_set_word(e, 65537), 1);
+    pkey = rsa_with(even_n, e);
+    assert_string_equal(load_pem(f, SSE_JWT_RS256, pkey),
+                        "RSA modulus is even; not a usable RSA key");
+    EVP_PKEY_free(pkey);
+    assert_contains(jwks_error(f, rsa_jwks(f->p, even_n, e)), "RSA modulus is even");
+    BN_free(even_n);
+    BN_free(n);
+    BN_free(e);
+}
+
+static void a_token_forged_for_e1_would_verify_so_the_key_is_refused(void **state)
+{
+    /* With e = 1 the "signature" is the EMSA-PKCS1-v1_5 block itself: no
+     * private key involved. Shown to verify against such a key (so the test
+     * could fail), and then that the key never loads. */
+    static const unsigned char sha256_info[19] = {
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+        0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
+    fixture *f = *state;
+    BIGNUM *n = NULL, *e = BN_new();
+    unsigned char em[256], hash[32];
+    const char *in = signing_input(f->p, "{\"alg\":\"RS256\"}", valid_payload(f->p));
+    sse_jwt_key forged_key;
+    sse_jwt_key *loaded = NULL;
+    EVP_PKEY *pkey;
+
+    assert_int_equal(EVP_PKEY_get_bn_param(rsa2048, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+    assert_int_equal(BN_set_word(e, 1), 1);
+    pkey = rsa_with(n, e);
+    assert_int_equal(EVP_Digest(in, strlen(in), hash, NULL, EVP_sha256(), NULL), 1);
+    memset(em, 0xff, sizeof(em));
+    em[0] = 0x00;
+    em[1] = 0x01;
+    em[sizeof(em) - 32 - 19 - 1] = 0x00;
+    memcpy(em + sizeof(em) - 32 - 19, sha256_info, 19);
+    memcpy(em + sizeof(em) - 32, hash, 32);
+
+    memset(&forged_key, 0, sizeof(forged_key));
+    forged_key.alg = SSE_JWT_RS256;
+    forged_key.pkey = pkey;
+    assert_int_equal(sse_jwt_signature_ok(&forged_key, (const unsigned char *)in, strlen(in),
+                                          em, sizeof(em)), 1);
+    assert_contains(sse_jwt_key_from_pkey(f->p, SSE_JWT_RS256, NULL, pkey, &loaded),
+                    "RSA public exponent 1 is refused");
+    assert_null(loaded);
+    BN_free(n);
+    BN_free(e);
+}
+
+static void hex32(const char *hex, unsigned char out[32])
+{
+    size_t i;
+    assert_int_equal(strlen(hex), 64);
+    for (i = 0; i < 32; i++) {
+        unsigned int byte;
+        assert_int_equal(sscanf(hex + 2 * i, "%2x", &byte), 1);
+        out[i] = (unsigned char)byte;
+    }
+}
+
+static const char *ed25519_pem_error(fixture *f, const unsigned char raw[32])
+{
+    EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32);
+    const char *err;
+    assert_non_null(pkey);
+    err = load_pem(f, SSE_JWT_EDDSA, pkey);
+    EVP_PKEY_free(pkey);
+    return err;
+}
+
+static const char *ed25519_jwk_error(fixture *f, const unsigned char raw[32])
+{
+    return jwks_error(f, apr_psprintf(f->p, "{\"keys\":[{\"kty\":\"OKP\",\"kid\":\"o\","
+                                            "\"alg\":\"EdDSA\",\"crv\":\"Ed25519\",\"x\":\"%s\"}]}",
+                                      b64(f->p, raw, 32)));
+}
+
+static void refuses_all_small_order_ed25519_points(void **state)
+{
+    /* The 8 points of order 1, 2, 4 and 8, canonically encoded. */
+    static const char *small[8] = {
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+    };
+    fixture *f = *state;
+    unsigned char raw[32];
+    size_t i;
+
+    for (i = 0; i < 8; i++) {
+        hex32(small[i], raw);
+        assert_string_equal(sse_jwt_ed25519_check(raw, 32),
+                            "Ed25519 key is a small-order point; it would accept forged signatures");
+        assert_contains(ed25519_pem_error(f, raw), "small-order point");
+        assert_contains(ed25519_jwk_error(f, raw), "small-order point");
+    }
+}
+
+static void refuses_non_canonical_ed25519_encodings(void **state)
+{
+    /* y >= p (p, p + 1: other spellings of y = 0 and 1; p + 18 the largest),
+     * with either sign; and x = 0 with the sign bit set. */
+    static const char *odd[] = {
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    };
+    fixture *f = *state;
+    unsigned char raw[32];
+    size_t i;
+
+    for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+        hex32(odd[i], raw);
+        assert_contains(sse_jwt_ed25519_check(raw, 32), "not canonically encoded");
+        assert_contains(ed25519_pem_error(f, raw), "not canonically encoded");
+        assert_contains(ed25519_jwk_error(f, raw), "not canonically encoded");
+    }
+    /* y = p - 2 is canonical and of large order (or off the curve; either
+     * way not one of the 8). */
+    hex32("ebffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", raw);
+    assert_null(sse_jwt_ed25519_check(raw, 32));
+    assert_non_null(sse_jwt_ed25519_check(raw, 31));
+}
+
+static void accepts_generated_ed25519_keys(void **state)
+{
+    int i;
+    (void)state;
+    for (i = 0; i < 64; i++) {
+        EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        unsigned char raw[32];
+        size_t len = sizeof(raw);
+        assert_non_null(k);
+        assert_int_equal(EVP_PKEY_get_raw_public_key(k, raw, &len), 1);
+        assert_null(sse_jwt_ed25519_check(raw, len));
+        EVP_PKEY_free(k);
+    }
+}
+
+static void an_identity_ed25519_key_would_accept_a_forgery(void **state)
+{
+    /* R = identity, S = 0: [S]B = R + [k]A holds for every message when A
+     * is the identity. What the refusal above prevents. */
+    fixture *f = *state;
+    unsigned char identity[32] = { 0x01 }, sig[64];
+    const char *in = signing_input(f->p, "{\"alg\":\"EdDSA\"}", valid_payload(f->p));
+    sse_jwt_key key;
+
+    memset(sig, 0, sizeof(sig));
+    sig[0] = 0x01;
+    memset(&key, 0, sizeof(key));
+    key.alg = SSE_JWT_EDDSA;
+    key.pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, identity, 32);
+    assert_non_null(key.pkey);
+    assert_int_equal(sse_jwt_signature_ok(&key, (const unsigned char *)in, strlen(in),
+                                          sig, sizeof(sig)), 1);
+    EVP_PKEY_free(key.pkey);
+}
+
+static void refuses_off_curve_points_on_every_curve(void **state)
+{
+    struct { sse_jwt_alg alg; EVP_PKEY **pkey; const char *crv; int size; } curves[] = {
+        { SSE_JWT_ES256, &ec256, "P-256", 32 },
+        { SSE_JWT_ES384, &ec384, "P-384", 48 },
+        { SSE_JWT_ES512, &ec521, "P-521", 66 },
+    };
+    fixture *f = *state;
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        EVP_PKEY *pkey = *curves[i].pkey;
+        const char *alg = sse_jwt_alg_name(curves[i].alg);
+        char *x = jwk_ec_coord(f->p, pkey, OSSL_PKEY_PARAM_EC_PUB_X, curves[i].size);
+        BIGNUM *ybn = NULL;
+        unsigned char y[80], *der = NULL;
+        int der_len;
+        BIO *bio;
+        char *pem;
+        long pem_len;
+        sse_jwt_key *key = NULL;
+        const char *fmt = "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"e\",\"alg\":\"%s\","
+                          "\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}]}";
+
+        assert_int_equal(EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &ybn), 1);
+        assert_int_equal(BN_bn2binpad(ybn, y, curves[i].size), curves[i].size);
+        BN_free(ybn);
+        assert_null(jwks_result(f, apr_psprintf(f->p, fmt, alg, curves[i].crv, x,
+                                               b64(f->p, y, (size_t)curves[i].size))));
+        y[curves[i].size - 1] ^= 0x01;
+        assert_contains(jwks_error(f, apr_psprintf(f->p, fmt, alg, curves[i].crv, x,
+                                                   b64(f->p, y, (size_t)curves[i].size))),
+                        "invalid EC key");
+
+        /* The same change inside a PEM SubjectPublicKeyInfo (y ends it). */
+        der_len = i2d_PUBKEY(pkey, &der);
+        assert_true(der_len > 0);
+        der[der_len - 1] ^= 0x01;
+        bio = BIO_new(BIO_s_mem());
+        assert_true(PEM_write_bio(bio, "PUBLIC KEY", "", der, der_len) > 0);
+        pem_len = BIO_get_mem_data(bio, &pem);
+        assert_non_null(sse_jwt_key_from_bytes(f->p, curves[i].alg, NULL,
+                                               (unsigned char *)pem, (apr_size_t)pem_len, &key));
+        assert_null(key);
+        BIO_free(bio);
+        OPENSSL_free(der);
+    }
+}
+
+static const char *hmac_error(fixture *f, const void *bytes, size_t len)
+{
+    sse_jwt_key *key = NULL;
+    const char *err = sse_jwt_key_from_bytes(f->p, SSE_JWT_HS256, NULL, bytes, len, &key);
+    if (err != NULL)
+        assert_null(key);
+    return err;
+}
+
+static void refuses_public_keys_as_hmac_secrets_in_any_form(void **state)
+{
+    fixture *f = *state;
+    const char *pem_rsa = public_pem(f->p, rsa2048);
+    const char *pem_ec = apr_pstrcat(f->p, "\n  ", public_pem(f->p, ec256), NULL);
+    const char *cert = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUJ...\n"
+                       "-----END CERTIFICATE-----\n";
+    const char *jwk = apr_psprintf(f->p, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}",
+                                   jwk_coord(f->p, rsa2048, OSSL_PKEY_PARAM_RSA_N));
+    const char *jwks = apr_psprintf(f->p, "{\"keys\":[%s]}", jwk);
+    const char *ssh = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1ZmZlciBvdmVyZmxvdyBzZWNyZXQ user@host";
+    const char *ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY= x";
+    const char *forms[] = { pem_rsa, pem_ec, cert, jwk, jwks, ssh, ecdsa };
+    const char *ok_secrets[] = {
+        "{not JSON at all, just a secret of forty-odd bytes}",
+        "[\"a JSON array is no JWK, and this is long enough\"]",
+        "random secret with -----BEGIN in the middle, 48 bytes",
+    };
+    unsigned char *der = NULL;
+    int der_len;
+    size_t i;
+    const char *path, *jwks_oct;
+
+    for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        assert_contains(hmac_error(f, forms[i], strlen(forms[i])),
+                        "a public key is no HMAC secret");
+        path = write_file(f->p, "pub-as-secret", forms[i], strlen(forms[i]));
+        assert_contains(sse_jwt_key_load(f->p, "HS512", apr_pstrcat(f->p, "file:", path, NULL),
+                                         NULL, &(sse_jwt_key *){ NULL }),
+                        "HS512 secret is");
+        setenv("SSE_TEST_PUB_AS_SECRET", forms[i], 1);
+        assert_contains(sse_jwt_key_load(f->p, "HS384", "env:SSE_TEST_PUB_AS_SECRET",
+                                         NULL, &(sse_jwt_key *){ NULL }),
+                        "a public key is no HMAC secret");
+        jwks_oct = apr_psprintf(f->p, "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"h\","
+                                      "\"alg\":\"HS256\",\"k\":\"%s\"}]}",
+                                b64(f->p, forms[i], strlen(forms[i])));
+        assert_contains(jwks_error(f, jwks_oct), "a public key is no HMAC secret");
+    }
+    unsetenv("SSE_TEST_PUB_AS_SECRET");
+    assert_contains(hmac_error(f, pem_rsa, strlen(pem_rsa)), "a PEM block");
+    assert_contains(hmac_error(f, jwk, strlen(jwk)), "a JSON object");
+
+    der_len = i2d_PUBKEY(rsa2048, &der);
+    assert_true(der_len > 0);
+    assert_contains(hmac_error(f, der, (size_t)der_len), "a DER public key");
+    OPENSSL_free(der);
+    der = NULL;
+    der_len = i2d_PUBKEY(ec521, &der);
+    assert_contains(hmac_error(f, der, (size_t)der_len), "a DER public key");
+    OPENSSL_free(der);
+
+    for (i = 0; i < sizeof(ok_secrets) / sizeof(ok_secrets[0]); i++)
+        assert_null(hmac_error(f, ok_secrets[i], strlen(ok_secrets[i])));
+    assert_null(hmac_error(f, hs_secret, sizeof(hs_secret)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1459,7 +1920,7 @@ int main(void)
         T(rejects_alg_in_the_wrong_case),
         T(rejects_missing_or_non_string_alg),
         T(rejects_hs256_token_keyed_with_the_rsa_public_key),
-        T(rejects_rs256_token_against_hmac_key_made_of_rsa_public_key),
+        T(refuses_an_rsa_public_key_as_hmac_secret),
         T(pins_each_key_to_one_alg),
         T(rejects_ps256_with_a_salt_other_than_the_hash_length),
         T(rejects_kid_mismatch),
@@ -1494,10 +1955,13 @@ int main(void)
         T(checks_issuer_exactly),
         T(checks_audience_string_or_array),
         T(rejects_audience_of_other_types),
-        T(ignores_iss_and_aud_when_not_configured),
+        T(ignores_iss_when_not_configured),
+        T(refuses_any_aud_when_no_audience_is_configured),
+        T(types_claims_as_string_or_integer),
+        T(requires_the_configured_typ),
         T(checks_claims_only_after_the_signature),
         T(exposes_string_and_integer_claims),
-        T(drops_claims_whose_names_differ_only_in_case),
+        T(keeps_claim_names_exactly_as_sent),
         T(rejects_token_when_no_keys_are_configured),
         T(works_without_a_policy),
         T(rejects_short_hmac_secret),
@@ -1516,6 +1980,14 @@ int main(void)
         T(rejects_jwk_with_the_wrong_kty),
         T(rejects_weak_or_broken_jwks),
         T(loads_every_kty_from_jwks_and_skips_encryption_keys),
+        T(refuses_rsa_keys_with_a_bad_exponent_or_modulus),
+        T(a_token_forged_for_e1_would_verify_so_the_key_is_refused),
+        T(refuses_all_small_order_ed25519_points),
+        T(refuses_non_canonical_ed25519_encodings),
+        T(accepts_generated_ed25519_keys),
+        T(an_identity_ed25519_key_would_accept_a_forgery),
+        T(refuses_off_curve_points_on_every_curve),
+        T(refuses_public_keys_as_hmac_secrets_in_any_form),
 #undef T
     };
     int rc;
