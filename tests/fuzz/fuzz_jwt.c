@@ -36,7 +36,9 @@ static EVP_PKEY *es_private;
 /* The pool owns the public key, but APR's allocator memory is not scanned by
  * LeakSanitizer; a global pointer keeps it visibly reachable. */
 static EVP_PKEY *es_public;
-static sse_jwt_policy policy = { "issuer", "audience", 30 * APR_USEC_PER_SEC };
+static sse_jwt_policy policy = {
+    .issuer = "issuer", .audience = "audience", .type = NULL, .leeway = 30 * APR_USEC_PER_SEC
+};
 static const unsigned char hs_secret[32] = "fuzz-only HS256 secret, 32 bytes";
 #define NOW apr_time_from_sec(1700000000)
 
@@ -46,6 +48,7 @@ static const char *const reasons[] = {
     "no matching key", "signature mismatch", "missing exp", "invalid exp",
     "invalid nbf", "invalid iat", "token expired", "token not yet valid",
     "issued in the future", "wrong issuer", "wrong audience",
+    "wrong token type", "unexpected audience",
 };
 
 #define CHECK(cond, what)                                                   \

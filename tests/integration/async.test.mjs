@@ -44,8 +44,12 @@ after(async () => {
   await store?.stop();
 });
 
+// These tests tell children and instances apart by the connected event's
+// `instance`, so they name it host:port:pid (the default is opaque).
+const INSTANCE_NAME = 'SSEInstanceName %v:%p:%P';
+
 async function apacheWith(opts) {
-  const a = await startApache({ storeUri: store.uri, ...opts });
+  const a = await startApache({ storeUri: store.uri, extra: INSTANCE_NAME, ...opts });
   servers.push(a);
   return a;
 }

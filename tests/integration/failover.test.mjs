@@ -31,11 +31,15 @@ const UNCHANGED = ids.filter((_, i) => i % 2 === 0);
 let store, a, b, lb, mongo, meetings;
 let clients = [];
 
+// These tests tell children and instances apart by the connected event's
+// `instance`, so they name it host:port:pid (the default is opaque).
+const INSTANCE_NAME = 'SSEInstanceName %v:%p:%P';
+
 before(async () => {
   store = await startMockStore({ data: DATA });
   // Enough workers that one instance can carry all 200 streams whichever
   // execution mode the module runs in.
-  const apacheOpts = { storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '2s', startServers: 4, serverLimit: 4, threadsPerChild: 64 };
+  const apacheOpts = { storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '2s', startServers: 4, serverLimit: 4, threadsPerChild: 64, extra: INSTANCE_NAME };
   [a, b] = await Promise.all([startApache(apacheOpts), startApache(apacheOpts)]);
   lb = await startHaproxy({ backends: [{ name: 'a', port: a.port }, { name: 'b', port: b.port }], checkMs: 300 });
   mongo = await storeClient(store.uri);

@@ -24,7 +24,9 @@ let clients = [];
 
 before(async () => {
   store = await startMockStore({ data: DATA });
-  apache = await startApache({ storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '1s' });
+  apache = await startApache({ storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '1s',
+    // The test tells the generations apart by the PID in `instance`.
+    extra: 'SSEInstanceName %v:%p:%P' });
   token = await mintToken({ sub: 'alice' });
 });
 

@@ -19,6 +19,9 @@ export function renderApacheConf({
   locationExtra = '',
   extra = '',
   listenHost = '127.0.0.1',
+  // Overrides conf/sse.conf's RequestReadTimeout (e.g. a short header
+  // timeout for the slow-headers test); null keeps the shipped value.
+  requestReadTimeout = null,
 }) {
   const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
   const mods = '/usr/lib/apache2/modules';
@@ -48,7 +51,11 @@ MaxConnectionsPerChild 0
 LoadModule authz_core_module ${mods}/mod_authz_core.so
 LoadModule mime_module ${mods}/mod_mime.so
 LoadModule dir_module ${mods}/mod_dir.so
+LoadModule reqtimeout_module ${mods}/mod_reqtimeout.so
 LoadModule sse_module "${root}/mod_sse/mod_sse.so"
+# The safe defaults mod_sse ships (TraceEnable Off, RequestReadTimeout).
+Include "${root}/conf/sse.conf"
+${requestReadTimeout ? `RequestReadTimeout ${requestReadTimeout}` : ''}
 
 TypesConfig /etc/mime.types
 AddType text/javascript .js .mjs
