@@ -95,7 +95,8 @@ test('stream starts with retry, then connected, then the current status', async 
     assert.equal(connected.resource, 'm1');
     assert.equal(connected.pollInterval, POLL_MS);
     assert.equal(connected.keepalive, 1000);
-    assert.match(connected.instance, /^.+:\d+:\d+$/);
+    // Opaque by default (issue 11): no host, port or PID reaches clients.
+    assert.match(connected.instance, /^[0-9a-f]{16}$/);
     assert.equal(status.id, '2026-11-25T09:00:03.120Z');
     assert.deepEqual(status.json, {
       _id: 'm1', ownerId: 'alice', title: 'Weekly sync', status: 'transcribing', progress: 40,
