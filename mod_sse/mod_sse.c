@@ -428,7 +428,6 @@ typedef struct {
     int is_regex;
     int is_prefix_regex;      /* "^/lit" or "^/lit.*": the same URIs as <Location "/lit"> */
     int has_db, has_coll, has_key, has_uri, has_aud;
-    const ap_directive_t *section;   /* the <Location...> line; NULL for bare scope */
     const ap_directive_t *handler;   /* SetHandler sse-stream|sse-resource */
 } section_summary;
 
@@ -494,7 +493,6 @@ static void collect_sections(apr_pool_t *p, const ap_directive_t *dir,
             const char *args = dir->args;
             const char *arg = ap_getword_conf(p, &args);
             memset(sum, 0, sizeof(*sum));
-            sum->section = dir;
             if (is_match || *arg == '~') {
                 if (*arg == '~') arg = ap_getword_conf(p, &args);
                 sum->is_regex = 1;
@@ -719,7 +717,7 @@ static const command_rec sse_cmds[] = {
         "Document field that must equal (or contain) the token's owner claim"),
     AP_INIT_TAKE1("SSEOwnerClaim", set_string,
         (void *)APR_OFFSETOF(sse_dir_conf, owner_claim), DIR_CONF,
-        "Token claim compared with SSEOwnerField (default sub)"),
+        "Token claim compared with SSEOwnerField, named exactly (default sub)"),
     AP_INIT_TAKE1("SSEPollInterval", set_duration, NULL, DIR_CONF,
         "How often the store is polled: 3, 3s, 500ms (default 3s, at least 100ms)"),
     AP_INIT_TAKE1("SSEKeepalive", set_duration, NULL, DIR_CONF,
@@ -733,7 +731,8 @@ static const command_rec sse_cmds[] = {
     AP_INIT_TAKE1("SSEEmit", set_emit, NULL, DIR_CONF,
         "changes | always: send status only on change, or on every poll"),
     AP_INIT_TAKE23("SSEJWTKey", add_jwt_key, NULL, DIR_CONF,
-        "alg file:/path|env:NAME [kid=ID]: a token verification key (repeatable)"),
+        "alg file:/path|env:NAME [kid=ID]: a token verification key (repeatable); "
+        "weak or degenerate keys are refused"),
     AP_INIT_TAKE1("SSEJWKSFile", set_jwks_file, NULL, DIR_CONF,
         "JWK Set file; each key needs kid and alg"),
     AP_INIT_TAKE1("SSEJWTIssuer", set_string,
@@ -741,7 +740,7 @@ static const command_rec sse_cmds[] = {
         "Required iss claim"),
     AP_INIT_TAKE1("SSEJWTAudience", set_string,
         (void *)APR_OFFSETOF(sse_dir_conf, audience), DIR_CONF,
-        "Required aud claim (string or array in the token)"),
+        "Required aud claim (string or array in the token); unset, a token with aud is refused"),
     AP_INIT_TAKE1("SSETokenQueryParam", set_string,
         (void *)APR_OFFSETOF(sse_dir_conf, token_query_param), DIR_CONF,
         "Also accept the token from this query parameter (off by default)"),

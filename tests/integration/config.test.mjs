@@ -97,7 +97,7 @@ test('httpd -L describes every directive in a line', () => {
   for (const d of ['SSEMongoURI', 'SSEDatabase', 'SSECollection', 'SSEIdFrom', 'SSEIdField', 'SSEIdType', 'SSEFields',
     'SSEVersionField', 'SSEOwnerField', 'SSEOwnerClaim', 'SSEPollInterval', 'SSEKeepalive', 'SSERetry',
     'SSEMaxLifetime', 'SSEEmit', 'SSEJWTKey', 'SSEJWKSFile', 'SSEJWTIssuer', 'SSEJWTAudience', 'SSEJWTLeeway',
-    'SSETokenQueryParam', 'SSECORSAllowOrigin']) {
+    'SSETokenQueryParam', 'SSECORSAllowOrigin', 'SSEJWTType', 'SSEInstanceName']) {
     assert.match(out, new RegExp(`^${d} \\(mod_sse\\.c\\)\\n\\t\\S`, 'm'), `${d} listed with help`);
   }
 });
