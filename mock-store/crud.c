@@ -1,6 +1,6 @@
 /* crud.c: the data commands. Reads collect matching documents (through the
- * _id index when the filter is {_id: v}), sort, skip/limit, project and
- * return a first batch; what does not fit stays in a cursor for getMore.
+ * _id index when the filter pins _id: {_id: v} or {_id: {$in: [...]}}), sort,
+ * skip/limit, project and return a first batch; the rest waits in a cursor.
  * Writes report per-statement errors in writeErrors, as mongod does. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* qsort_r, accept4 */
@@ -108,27 +108,51 @@ static int hit_compare(const void *a, const void *b, void *sort)
     return ha->order < hb->order ? -1 : ha->order > hb->order;
 }
 
-/* Every document of coll matching filter, in natural order; stops early at
- * enough when nonzero (no sort to honour). */
+static int hit_natural_compare(const void *a, const void *b)
+{
+    const ms_doc_t *da = ((const hit_t *)a)->doc, *db = ((const hit_t *)b)->doc;
+    return da->seq < db->seq ? -1 : da->seq > db->seq;
+}
+
+/* Every document of coll matching filter, in natural order; stops at enough
+ * when nonzero (no sort to honour). A filter that pins _id ({_id: v} or
+ * {_id: {$in: [...]}} beside anything else) is answered from the _id index:
+ * its candidates are put back in natural order and repeats dropped, so the
+ * result is the scan's, at a cost that follows the ids, not the collection. */
 static void collect_matches(ms_collection_t *coll, const bson_t *filter, size_t enough,
                             hits_t *hits)
 {
     if (!coll)
         return;
-    bson_value_t id;
-    if (ms_filter_id_equality(filter, &id)) {
-        ms_doc_t *d = ms_collection_find_id(coll, &id);
-        if (d && ms_filter_matches(filter, d->bson))
-            hits_push(hits, d);
+    ms_id_plan_t plan;
+    if (!ms_filter_id_plan(filter, &plan)) {
+        for (ms_doc_t *d = coll->head; d; d = d->next) {
+            if (ms_filter_matches(filter, d->bson)) {
+                hits_push(hits, d);
+                if (enough && hits->n >= enough)
+                    return;
+            }
+        }
         return;
     }
-    for (ms_doc_t *d = coll->head; d; d = d->next) {
-        if (ms_filter_matches(filter, d->bson)) {
+    for (size_t i = 0; i < plan.nids; i++) {
+        ms_doc_t *d = ms_collection_find_id(coll, &plan.ids[i]);
+        if (d && ms_filter_matches(&plan.rest, d->bson))
             hits_push(hits, d);
-            if (enough && hits->n >= enough)
-                return;
-        }
     }
+    ms_id_plan_free(&plan);
+    if (hits->n > 1) {
+        qsort(hits->items, hits->n, sizeof *hits->items, hit_natural_compare);
+        size_t out = 1;
+        for (size_t i = 1; i < hits->n; i++)
+            if (hits->items[i].doc != hits->items[out - 1].doc)
+                hits->items[out++] = hits->items[i];
+        hits->n = out;
+        for (size_t i = 0; i < hits->n; i++)
+            hits->items[i].order = i;
+    }
+    if (enough && hits->n > enough)
+        hits->n = enough;
 }
 
 void ms_cmd_find(ms_command_t *c, bson_t *reply)
@@ -458,8 +482,7 @@ void ms_cmd_insert(ms_command_t *c, bson_t *reply)
             bson_iter_init(&id_it, stored);
             bson_iter_next(&id_it);
             const bson_value_t *id = bson_iter_value(&id_it);
-            if (id->value_type == BSON_TYPE_ARRAY || id->value_type == BSON_TYPE_REGEX ||
-                id->value_type == BSON_TYPE_UNDEFINED) {
+            if (!ms_id_storable(id)) {
                 write_error(&we, index, 53, "The '_id' value cannot be of type array, regex or undefined", NULL);
                 bson_destroy(stored);
             } else if (ms_collection_find_id(coll, id)) {
@@ -516,20 +539,7 @@ static bool update_one_statement(ms_command_t *c, ms_collection_t **coll, const 
     if (*coll) {
         /* Find the targets first, then write, so a rewritten document is never
          * visited twice. */
-        bson_value_t id;
-        if (ms_filter_id_equality(&q, &id)) {
-            ms_doc_t *d = ms_collection_find_id(*coll, &id);
-            if (d && ms_filter_matches(&q, d->bson))
-                hits_push(&hits, d);
-        } else {
-            for (ms_doc_t *d = (*coll)->head; d; d = d->next) {
-                if (ms_filter_matches(&q, d->bson)) {
-                    hits_push(&hits, d);
-                    if (!multi)
-                        break;
-                }
-            }
-        }
+        collect_matches(*coll, &q, multi ? 0 : 1, &hits);
         for (size_t i = 0; i < hits.n; i++) {
             ms_doc_t *d = hits.items[i].doc;
             bson_t *next = ms_update_apply(d->bson, &u, &err);
@@ -564,6 +574,12 @@ static bool update_one_statement(ms_command_t *c, ms_collection_t **coll, const 
     bson_iter_next(&it);
     bson_value_t id;
     bson_value_copy(bson_iter_value(&it), &id);
+    if (!ms_id_storable(&id)) {
+        write_error(we, index, 53, "The '_id' value cannot be of type array, regex or undefined", NULL);
+        bson_destroy(doc);
+        bson_value_destroy(&id);
+        return false;
+    }
     if (ms_collection_find_id(*coll, &id)) {
         duplicate_key_error(we, index, c->db, coll_name, &id);
         bson_destroy(doc);
@@ -651,24 +667,13 @@ void ms_cmd_delete(ms_command_t *c, bson_t *reply)
         bool just_one = bson_iter_init_find(&lim, &stmt, "limit") && bson_iter_as_int64(&lim) == 1;
         if (!coll)
             continue;
-        bson_value_t id;
-        if (ms_filter_id_equality(&q, &id)) {
-            ms_doc_t *d = ms_collection_find_id(coll, &id);
-            if (d && ms_filter_matches(&q, d->bson)) {
-                ms_collection_remove(coll, d);
-                n++;
-            }
-            continue;
-        }
-        for (ms_doc_t *d = coll->head, *next; d; d = next) {
-            next = d->next;
-            if (ms_filter_matches(&q, d->bson)) {
-                ms_collection_remove(coll, d);
-                n++;
-                if (just_one)
-                    break;
-            }
-        }
+        /* Collected first, so removing never disturbs the walk. */
+        hits_t hits = {0};
+        collect_matches(coll, &q, just_one ? 1 : 0, &hits);
+        for (size_t i = 0; i < hits.n; i++)
+            ms_collection_remove(coll, hits.items[i].doc);
+        n += (int64_t)hits.n;
+        free(hits.items);
     }
     BSON_APPEND_INT32(reply, "n", (int32_t)n);
     finish_write(reply, &we);
