@@ -22,8 +22,18 @@ MOD_SRC  := $(wildcard mod_sse/*.c)
 PURE_SRC := $(wildcard mod_sse/sse_b64url.c mod_sse/sse_jwt.c mod_sse/sse_jwt_keys.c mod_sse/sse_json.c \
             mod_sse/sse_event.c mod_sse/sse_duration.c)
 
-MS_SRC   := $(wildcard mock-store/*.c)
-MS_HDR   := $(wildcard mock-store/*.h)
+# mock-store: everything but main.c is build/libmockstore.a, which the
+# binary, the fuzz target (a copy built by clang with fuzzer coverage, see
+# ci/fuzz.sh) and anything else that drives the store in-process link.
+MS_SRC     := $(wildcard mock-store/*.c)
+MS_HDR     := $(wildcard mock-store/*.h)
+MS_LIB_SRC := $(filter-out mock-store/main.c,$(MS_SRC))
+MS_CFLAGS  := -std=gnu11 $(WARN) $(shell pkg-config --cflags libbson-1.0 2>/dev/null)
+MS_LIB     := $(BUILD)/libmockstore.a
+MS_OBJ     := $(patsubst mock-store/%.c,$(BUILD)/mockstore-obj/%.o,$(MS_LIB_SRC))
+FUZZ_CC    ?= clang
+MS_FUZZ_LIB := $(BUILD)/fuzz/libmockstore.a
+MS_FUZZ_OBJ := $(patsubst mock-store/%.c,$(BUILD)/fuzz/mockstore-obj/%.o,$(MS_LIB_SRC))
 
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
@@ -48,9 +58,25 @@ mod_sse/mod_sse.so: $(MOD_SRC) $(wildcard mod_sse/*.h)
 	@# (cp over it in place makes their children die of SIGBUS).
 	cp mod_sse/.libs/mod_sse.so $@.tmp && mv -f $@.tmp $@
 
-mock-store/mock-store: $(MS_SRC) $(MS_HDR)
-	$(CC) -O2 -g -std=gnu11 $(WARN) $(shell pkg-config --cflags libbson-1.0) \
-	    -o $@ $(MS_SRC) $(shell pkg-config --libs libbson-1.0) -lpthread -lm
+$(BUILD)/mockstore-obj/%.o: mock-store/%.c $(MS_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(MS_CFLAGS) -c -o $@ $<
+
+$(MS_LIB): $(MS_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+mock-store/mock-store: mock-store/main.c $(MS_HDR) $(MS_LIB)
+	$(CC) -O2 -g $(MS_CFLAGS) -o $@ mock-store/main.c $(MS_LIB) \
+	    $(shell pkg-config --libs libbson-1.0) -lpthread -lm
+
+# The fuzzer's copy: same sources, instrumented for coverage and sanitizers.
+$(BUILD)/fuzz/mockstore-obj/%.o: mock-store/%.c $(MS_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 $(MS_CFLAGS) -Wno-unused-parameter -fsanitize=fuzzer-no-link,address,undefined \
+	    -fno-sanitize-recover=undefined -fno-omit-frame-pointer -c -o $@ $<
+
+$(MS_FUZZ_LIB): $(MS_FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
 
 unit-tests: $(UNIT_BIN) $(MSTEST_BIN)
 

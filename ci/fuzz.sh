@@ -8,6 +8,10 @@
 # A target that needs more than the pure module sources names them, paths
 # from the repository root, in a comment among its first five lines:
 #     // fuzz-sources: mock-store/wire.c mock-store/bson_util.c
+# or, better, the Makefile targets of the static libraries it links (built
+# here with the fuzzer's compiler; each library's source folder is put on the
+# include path):
+#     // fuzz-libs: build/fuzz/libmockstore.a:mock-store
 # Optional per target, when present: tests/fuzz/seeds/<target>/ (read-only
 # seed corpus) and tests/fuzz/<target>.dict (libFuzzer dictionary).
 # The growing corpus lives in build/fuzz/corpus/<target>/, crash inputs in
@@ -48,6 +52,19 @@ for src in "${targets[@]}"; do
             | sed 's#\*/##' | tr '\n' ' ')
     extra_inc=""
     for f in $extra; do extra_inc="$extra_inc -I$(dirname "$f")"; done
+    libs=$(head -n 5 "$src" \
+           | sed -n -E 's#^[[:space:]]*(//|/\*)[[:space:]]*fuzz-libs:[[:space:]]*##p' \
+           | sed 's#\*/##' | tr '\n' ' ')
+    for l in $libs; do
+        if ! make -s --no-print-directory FUZZ_CC="$CC" "${l%%:*}" >"$OUT/$name.build.log" 2>&1; then
+            cat "$OUT/$name.build.log"
+            echo "$name: BUILD FAILED (${l%%:*})"
+            failed=1
+            continue 2
+        fi
+        extra="$extra ${l%%:*}"
+        [ "$l" != "${l#*:}" ] && extra_inc="$extra_inc -I${l#*:}"
+    done
     log="$OUT/$name.log"
 
     # shellcheck disable=SC2086  # word splitting of flag lists is intended

@@ -6,8 +6,9 @@
 #endif
 #include "aggregate.h"
 
-#include "crud.h"
+#include "cursor.h"
 #include "query.h"
+#include "reply.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -241,5 +242,5 @@ void ms_cmd_aggregate(ms_command_t *c, bson_t *reply)
             return;
         }
     }
-    ms_reply_cursor(c, coll_name, l.docs, l.n, (size_t)batch, reply);
+    ms_reply_cursor(&c->state->cursors, c->db, coll_name, l.docs, l.n, (size_t)batch, reply);
 }

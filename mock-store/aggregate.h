@@ -3,7 +3,7 @@
 #ifndef MS_AGGREGATE_H
 #define MS_AGGREGATE_H
 
-#include "commands.h"
+#include "state.h"
 
 void ms_cmd_aggregate(ms_command_t *c, bson_t *reply);
 

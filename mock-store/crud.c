@@ -1,31 +1,21 @@
 /* crud.c: the data commands. Reads collect matching documents (through the
- * _id index when the filter is {_id: v}), sort, skip/limit, project and
- * return a first batch; what does not fit stays in a cursor for getMore.
+ * _id index when the filter pins _id: {_id: v} or {_id: {$in: [...]}}), sort,
+ * skip/limit, project and return a first batch; the rest waits in a cursor.
  * Writes report per-statement errors in writeErrors, as mongod does. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* qsort_r, accept4 */
 #endif
 #include "crud.h"
 
+#include "cursor.h"
 #include "query.h"
+#include "reply.h"
 #include "update.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_FIRST_BATCH 101
-#define MAX_BATCH_BYTES (16 * 1024 * 1024)
-#define CURSOR_IDLE_MS (10 * 60 * 1000)
-
-struct ms_cursor {
-    int64_t id;
-    char *db;
-    char *coll;
-    bson_t **docs; /* projected copies */
-    size_t ndocs, pos;
-    int64_t last_used_ms;
-    ms_cursor_t *next;
-};
 
 /* ---- argument helpers ------------------------------------------------ */
 
@@ -84,13 +74,6 @@ static bool bool_arg(ms_command_t *c, const char *field, bool dflt)
     return bson_iter_init_find(&it, c->cmd, field) ? bson_iter_as_bool(&it) : dflt;
 }
 
-static void append_ns(bson_t *doc, const char *db, const char *coll)
-{
-    char *ns = bson_strdup_printf("%s.%s", db, coll);
-    BSON_APPEND_UTF8(doc, "ns", ns);
-    bson_free(ns);
-}
-
 /* ---- reading --------------------------------------------------------- */
 
 typedef struct {
@@ -125,138 +108,51 @@ static int hit_compare(const void *a, const void *b, void *sort)
     return ha->order < hb->order ? -1 : ha->order > hb->order;
 }
 
-/* Every document of coll matching filter, in natural order; stops early at
- * enough when nonzero (no sort to honour). */
+static int hit_natural_compare(const void *a, const void *b)
+{
+    const ms_doc_t *da = ((const hit_t *)a)->doc, *db = ((const hit_t *)b)->doc;
+    return da->seq < db->seq ? -1 : da->seq > db->seq;
+}
+
+/* Every document of coll matching filter, in natural order; stops at enough
+ * when nonzero (no sort to honour). A filter that pins _id ({_id: v} or
+ * {_id: {$in: [...]}} beside anything else) is answered from the _id index:
+ * its candidates are put back in natural order and repeats dropped, so the
+ * result is the scan's, at a cost that follows the ids, not the collection. */
 static void collect_matches(ms_collection_t *coll, const bson_t *filter, size_t enough,
                             hits_t *hits)
 {
     if (!coll)
         return;
-    bson_value_t id;
-    if (ms_filter_id_equality(filter, &id)) {
-        ms_doc_t *d = ms_collection_find_id(coll, &id);
-        if (d && ms_filter_matches(filter, d->bson))
-            hits_push(hits, d);
+    ms_id_plan_t plan;
+    if (!ms_filter_id_plan(filter, &plan)) {
+        for (ms_doc_t *d = coll->head; d; d = d->next) {
+            if (ms_filter_matches(filter, d->bson)) {
+                hits_push(hits, d);
+                if (enough && hits->n >= enough)
+                    return;
+            }
+        }
         return;
     }
-    for (ms_doc_t *d = coll->head; d; d = d->next) {
-        if (ms_filter_matches(filter, d->bson)) {
+    for (size_t i = 0; i < plan.nids; i++) {
+        ms_doc_t *d = ms_collection_find_id(coll, &plan.ids[i]);
+        if (d && ms_filter_matches(&plan.rest, d->bson))
             hits_push(hits, d);
-            if (enough && hits->n >= enough)
-                return;
-        }
     }
-}
-
-/* Appends docs[from..] into array arr up to max docs / MAX_BATCH_BYTES; returns
- * how many were appended. project is applied when non-NULL. */
-static size_t append_batch(bson_t *arr, const bson_t *const *docs, size_t ndocs, size_t max,
-                           const ms_projection_t *project)
-{
-    size_t bytes = 0, i = 0;
-    for (; i < ndocs && i < max; i++) {
-        if (i > 0 && bytes + docs[i]->len > MAX_BATCH_BYTES)
-            break;
-        char keybuf[16];
-        const char *key;
-        bson_uint32_to_string((uint32_t)i, &key, keybuf, sizeof keybuf);
-        if (project) {
-            bson_t child;
-            bson_append_document_begin(arr, key, -1, &child);
-            ms_projection_apply(project, docs[i], &child);
-            bson_append_document_end(arr, &child);
-        } else {
-            bson_append_document(arr, key, -1, docs[i]);
-        }
-        bytes += docs[i]->len;
+    ms_id_plan_free(&plan);
+    if (hits->n > 1) {
+        qsort(hits->items, hits->n, sizeof *hits->items, hit_natural_compare);
+        size_t out = 1;
+        for (size_t i = 1; i < hits->n; i++)
+            if (hits->items[i].doc != hits->items[out - 1].doc)
+                hits->items[out++] = hits->items[i];
+        hits->n = out;
+        for (size_t i = 0; i < hits->n; i++)
+            hits->items[i].order = i;
     }
-    return i;
-}
-
-static ms_cursor_t *cursor_open(ms_state_t *st, const char *db, const char *coll)
-{
-    ms_cursor_t *cur = calloc(1, sizeof *cur);
-    if (!cur)
-        abort();
-    cur->id = st->next_cursor_id++;
-    cur->db = bson_strdup(db);
-    cur->coll = bson_strdup(coll);
-    cur->last_used_ms = ms_monotonic_ms();
-    cur->next = st->cursors;
-    st->cursors = cur;
-    return cur;
-}
-
-static void cursor_free(ms_cursor_t *cur)
-{
-    for (size_t i = cur->pos; i < cur->ndocs; i++)
-        bson_destroy(cur->docs[i]);
-    free(cur->docs);
-    bson_free(cur->db);
-    bson_free(cur->coll);
-    free(cur);
-}
-
-static bool cursor_close(ms_state_t *st, int64_t id)
-{
-    for (ms_cursor_t **pc = &st->cursors; *pc; pc = &(*pc)->next) {
-        if ((*pc)->id == id) {
-            ms_cursor_t *cur = *pc;
-            *pc = cur->next;
-            cursor_free(cur);
-            return true;
-        }
-    }
-    return false;
-}
-
-void ms_cursors_free_all(ms_state_t *st)
-{
-    while (st->cursors) {
-        ms_cursor_t *next = st->cursors->next;
-        cursor_free(st->cursors);
-        st->cursors = next;
-    }
-}
-
-void ms_cursors_expire(ms_state_t *st, int64_t now_ms)
-{
-    ms_cursor_t **pc = &st->cursors;
-    while (*pc) {
-        ms_cursor_t *cur = *pc;
-        if (now_ms - cur->last_used_ms > CURSOR_IDLE_MS) {
-            *pc = cur->next;
-            cursor_free(cur);
-        } else {
-            pc = &cur->next;
-        }
-    }
-}
-
-void ms_reply_cursor(ms_command_t *c, const char *coll, bson_t **docs, size_t n,
-                     size_t first_batch, bson_t *reply)
-{
-    bson_t cursor, arr;
-    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cursor);
-    BSON_APPEND_ARRAY_BEGIN(&cursor, "firstBatch", &arr);
-    size_t sent = append_batch(&arr, (const bson_t *const *)docs, n, first_batch, NULL);
-    bson_append_array_end(&cursor, &arr);
-    for (size_t i = 0; i < sent; i++)
-        bson_destroy(docs[i]);
-    int64_t cursor_id = 0;
-    if (sent < n) {
-        ms_cursor_t *cur = cursor_open(c->state, c->db, coll);
-        cur->docs = docs;
-        cur->pos = sent; /* docs before pos are already freed */
-        cur->ndocs = n;
-        cursor_id = cur->id;
-    } else {
-        free(docs);
-    }
-    BSON_APPEND_INT64(&cursor, "id", cursor_id);
-    append_ns(&cursor, c->db, coll);
-    bson_append_document_end(reply, &cursor);
-    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+    if (enough && hits->n > enough)
+        hits->n = enough;
 }
 
 void ms_cmd_find(ms_command_t *c, bson_t *reply)
@@ -325,22 +221,21 @@ void ms_cmd_find(ms_command_t *c, bson_t *reply)
     bson_t cursor, arr;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cursor);
     BSON_APPEND_ARRAY_BEGIN(&cursor, "firstBatch", &arr);
-    size_t sent = append_batch(&arr, docs, total, first_max, &proj);
+    size_t sent = ms_batch_append(&arr, docs, total, first_max, &proj);
     bson_append_array_end(&cursor, &arr);
     int64_t cursor_id = 0;
     if (sent < total && !single_batch) {
-        ms_cursor_t *cur = cursor_open(c->state, c->db, coll_name);
-        cur->ndocs = total - sent;
-        cur->docs = malloc(cur->ndocs * sizeof *cur->docs);
-        for (size_t i = 0; i < cur->ndocs; i++) {
-            cur->docs[i] = bson_sized_new(docs[sent + i]->len);
-            ms_projection_apply(&proj, docs[sent + i], cur->docs[i]);
+        size_t rest = total - sent;
+        bson_t **copies = malloc(rest * sizeof *copies);
+        for (size_t i = 0; i < rest; i++) {
+            copies[i] = bson_sized_new(docs[sent + i]->len);
+            ms_projection_apply(&proj, docs[sent + i], copies[i]);
         }
-        cursor_id = cur->id;
+        cursor_id = ms_cursor_open(&c->state->cursors, c->db, coll_name, copies, rest, 0)->id;
     }
     free(docs);
     BSON_APPEND_INT64(&cursor, "id", cursor_id);
-    append_ns(&cursor, c->db, coll_name);
+    ms_reply_append_ns(&cursor, c->db, coll_name);
     bson_append_document_end(reply, &cursor);
     BSON_APPEND_DOUBLE(reply, "ok", 1.0);
 done:
@@ -370,9 +265,7 @@ void ms_cmd_get_more(ms_command_t *c, bson_t *reply)
     if (!int_arg(c, "batchSize", &batch_size, reply))
         return;
     c->state->opcounters.getmore++;
-    ms_cursor_t *cur = c->state->cursors;
-    while (cur && cur->id != id)
-        cur = cur->next;
+    ms_cursor_t *cur = ms_cursor_find(&c->state->cursors, id);
     if (!cur) {
         ms_reply_error(reply, 43, "cursor id %lld not found", (long long)id);
         return;
@@ -382,24 +275,18 @@ void ms_cmd_get_more(ms_command_t *c, bson_t *reply)
                        c->db, coll, cur->db, cur->coll);
         return;
     }
-    cur->last_used_ms = ms_monotonic_ms();
     bson_t cursor, arr;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cursor);
     BSON_APPEND_ARRAY_BEGIN(&cursor, "nextBatch", &arr);
-    size_t max = batch_size > 0 ? (size_t)batch_size : cur->ndocs;
-    size_t sent = append_batch(&arr, (const bson_t *const *)cur->docs + cur->pos,
-                               cur->ndocs - cur->pos, max, NULL);
+    ms_cursor_next_batch(cur, batch_size > 0 ? (size_t)batch_size : cur->ndocs, &arr);
     bson_append_array_end(&cursor, &arr);
-    for (size_t i = 0; i < sent; i++)
-        bson_destroy(cur->docs[cur->pos + i]);
-    cur->pos += sent;
     int64_t next_id = cur->id;
     if (cur->pos >= cur->ndocs) {
-        cursor_close(c->state, cur->id);
+        ms_cursor_close(&c->state->cursors, cur->id);
         next_id = 0;
     }
     BSON_APPEND_INT64(&cursor, "id", next_id);
-    append_ns(&cursor, c->db, coll);
+    ms_reply_append_ns(&cursor, c->db, coll);
     bson_append_document_end(reply, &cursor);
     BSON_APPEND_DOUBLE(reply, "ok", 1.0);
 }
@@ -425,7 +312,7 @@ void ms_cmd_kill_cursors(ms_command_t *c, bson_t *reply)
         int64_t id = bson_iter_as_int64(&el);
         char keybuf[16];
         const char *key;
-        if (cursor_close(c->state, id)) {
+        if (ms_cursor_close(&c->state->cursors, id)) {
             bson_uint32_to_string(nk++, &key, keybuf, sizeof keybuf);
             bson_append_int64(&killed, key, -1, id);
         } else {
@@ -595,8 +482,7 @@ void ms_cmd_insert(ms_command_t *c, bson_t *reply)
             bson_iter_init(&id_it, stored);
             bson_iter_next(&id_it);
             const bson_value_t *id = bson_iter_value(&id_it);
-            if (id->value_type == BSON_TYPE_ARRAY || id->value_type == BSON_TYPE_REGEX ||
-                id->value_type == BSON_TYPE_UNDEFINED) {
+            if (!ms_id_storable(id)) {
                 write_error(&we, index, 53, "The '_id' value cannot be of type array, regex or undefined", NULL);
                 bson_destroy(stored);
             } else if (ms_collection_find_id(coll, id)) {
@@ -653,20 +539,7 @@ static bool update_one_statement(ms_command_t *c, ms_collection_t **coll, const 
     if (*coll) {
         /* Find the targets first, then write, so a rewritten document is never
          * visited twice. */
-        bson_value_t id;
-        if (ms_filter_id_equality(&q, &id)) {
-            ms_doc_t *d = ms_collection_find_id(*coll, &id);
-            if (d && ms_filter_matches(&q, d->bson))
-                hits_push(&hits, d);
-        } else {
-            for (ms_doc_t *d = (*coll)->head; d; d = d->next) {
-                if (ms_filter_matches(&q, d->bson)) {
-                    hits_push(&hits, d);
-                    if (!multi)
-                        break;
-                }
-            }
-        }
+        collect_matches(*coll, &q, multi ? 0 : 1, &hits);
         for (size_t i = 0; i < hits.n; i++) {
             ms_doc_t *d = hits.items[i].doc;
             bson_t *next = ms_update_apply(d->bson, &u, &err);
@@ -701,6 +574,12 @@ static bool update_one_statement(ms_command_t *c, ms_collection_t **coll, const 
     bson_iter_next(&it);
     bson_value_t id;
     bson_value_copy(bson_iter_value(&it), &id);
+    if (!ms_id_storable(&id)) {
+        write_error(we, index, 53, "The '_id' value cannot be of type array, regex or undefined", NULL);
+        bson_destroy(doc);
+        bson_value_destroy(&id);
+        return false;
+    }
     if (ms_collection_find_id(*coll, &id)) {
         duplicate_key_error(we, index, c->db, coll_name, &id);
         bson_destroy(doc);
@@ -788,44 +667,19 @@ void ms_cmd_delete(ms_command_t *c, bson_t *reply)
         bool just_one = bson_iter_init_find(&lim, &stmt, "limit") && bson_iter_as_int64(&lim) == 1;
         if (!coll)
             continue;
-        bson_value_t id;
-        if (ms_filter_id_equality(&q, &id)) {
-            ms_doc_t *d = ms_collection_find_id(coll, &id);
-            if (d && ms_filter_matches(&q, d->bson)) {
-                ms_collection_remove(coll, d);
-                n++;
-            }
-            continue;
-        }
-        for (ms_doc_t *d = coll->head, *next; d; d = next) {
-            next = d->next;
-            if (ms_filter_matches(&q, d->bson)) {
-                ms_collection_remove(coll, d);
-                n++;
-                if (just_one)
-                    break;
-            }
-        }
+        /* Collected first, so removing never disturbs the walk. */
+        hits_t hits = {0};
+        collect_matches(coll, &q, just_one ? 1 : 0, &hits);
+        for (size_t i = 0; i < hits.n; i++)
+            ms_collection_remove(coll, hits.items[i].doc);
+        n += (int64_t)hits.n;
+        free(hits.items);
     }
     BSON_APPEND_INT32(reply, "n", (int32_t)n);
     finish_write(reply, &we);
 }
 
 /* ---- collections ----------------------------------------------------- */
-
-static void close_cursors_on(ms_state_t *st, const char *db, const char *coll)
-{
-    ms_cursor_t **pc = &st->cursors;
-    while (*pc) {
-        ms_cursor_t *cur = *pc;
-        if (!strcmp(cur->db, db) && (!coll || !strcmp(cur->coll, coll))) {
-            *pc = cur->next;
-            cursor_free(cur);
-        } else {
-            pc = &cur->next;
-        }
-    }
-}
 
 void ms_cmd_drop(ms_command_t *c, bson_t *reply)
 {
@@ -835,15 +689,15 @@ void ms_cmd_drop(ms_command_t *c, bson_t *reply)
     /* Dropping a missing collection succeeds, as on mongod 7. */
     if (ms_store_drop(&c->state->store, c->db, coll_name))
         BSON_APPEND_INT32(reply, "nIndexesWas", 1);
-    close_cursors_on(c->state, c->db, coll_name);
-    append_ns(reply, c->db, coll_name);
+    ms_cursors_close_on(&c->state->cursors, c->db, coll_name);
+    ms_reply_append_ns(reply, c->db, coll_name);
     BSON_APPEND_DOUBLE(reply, "ok", 1.0);
 }
 
 void ms_cmd_drop_database(ms_command_t *c, bson_t *reply)
 {
     ms_store_drop_database(&c->state->store, c->db);
-    close_cursors_on(c->state, c->db, NULL);
+    ms_cursors_close_on(&c->state->cursors, c->db, NULL);
     BSON_APPEND_UTF8(reply, "dropped", c->db);
     BSON_APPEND_DOUBLE(reply, "ok", 1.0);
 }
@@ -886,7 +740,7 @@ void ms_cmd_list_collections(ms_command_t *c, bson_t *reply)
     bson_t cursor, arr;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cursor);
     BSON_APPEND_INT64(&cursor, "id", 0);
-    append_ns(&cursor, c->db, "$cmd.listCollections");
+    ms_reply_append_ns(&cursor, c->db, "$cmd.listCollections");
     BSON_APPEND_ARRAY_BEGIN(&cursor, "firstBatch", &arr);
     uint32_t i = 0;
     for (ms_collection_t *coll = c->state->store.collections; coll; coll = coll->next) {

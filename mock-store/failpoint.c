@@ -3,7 +3,7 @@
  * Only "failCommand" exists here; other failpoint names are refused. */
 #include "failpoint.h"
 
-#include "commands.h"
+#include "reply.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* main.c: mock-store's command line. Parses the options, loads --data,
  * and hands over to the event loop in server.c until SIGTERM/SIGINT. */
-#include "commands.h"
+#include "state.h"
 #include "server.h"
 
 #include <getopt.h>

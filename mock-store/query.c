@@ -530,27 +530,100 @@ bool ms_filter_matches(const bson_t *filter, const bson_t *doc)
     return match_data(bson_get_data(filter), filter->len, doc);
 }
 
-bool ms_filter_id_equality(const bson_t *filter, bson_value_t *id)
+/* An _id value the index answers exactly as the scan would. */
+static bool indexable_id(const bson_iter_t *v)
 {
-    bson_iter_t it;
-    if (!bson_iter_init(&it, filter) || !bson_iter_next(&it) || strcmp(bson_iter_key(&it), "_id"))
-        return false;
-    bson_iter_t value = it;
-    if (bson_iter_next(&it))
-        return false; /* more than one condition */
-    if (is_operator_doc(&value)) {
-        bson_iter_t op;
-        bson_iter_recurse(&value, &op);
-        if (!bson_iter_next(&op) || strcmp(bson_iter_key(&op), "$eq"))
-            return false;
-        value = op;
-        if (bson_iter_next(&op))
-            return false;
+    return !BSON_ITER_HOLDS_ARRAY(v) && !BSON_ITER_HOLDS_NULL(v) && !BSON_ITER_HOLDS_UNDEFINED(v);
+}
+
+static void plan_push(ms_id_plan_t *plan, size_t *cap, const bson_iter_t *v)
+{
+    if (plan->nids == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        plan->ids = realloc(plan->ids, *cap * sizeof *plan->ids);
+        if (!plan->ids)
+            abort();
     }
-    if (BSON_ITER_HOLDS_ARRAY(&value) || BSON_ITER_HOLDS_NULL(&value))
-        return false; /* these match more than exact equality */
-    *id = *bson_iter_value(&value);
+    plan->ids[plan->nids++] = *bson_iter_value((bson_iter_t *)v);
+}
+
+/* The ids of an _id condition's value (plain, $eq or $in); sets *alone when
+ * that operator is the condition's only one. */
+static bool id_condition_ids(const bson_iter_t *value, ms_id_plan_t *plan, bool *alone)
+{
+    size_t cap = 0;
+    *alone = true;
+    if (!is_operator_doc(value)) {
+        if (!indexable_id(value))
+            return false;
+        plan_push(plan, &cap, value);
+        return true;
+    }
+    bson_iter_t op, el;
+    bson_iter_recurse(value, &op);
+    size_t nops = 0;
+    bool found = false;
+    while (bson_iter_next(&op)) {
+        nops++;
+        const char *k = bson_iter_key(&op);
+        if (found)
+            continue;
+        if (!strcmp(k, "$eq")) {
+            if (!indexable_id(&op))
+                continue;
+            plan_push(plan, &cap, &op);
+            found = true;
+        } else if (!strcmp(k, "$in") && bson_iter_recurse(&op, &el)) {
+            bool usable = true;
+            size_t before = plan->nids;
+            while (usable && bson_iter_next(&el)) {
+                usable = indexable_id(&el);
+                if (usable)
+                    plan_push(plan, &cap, &el);
+            }
+            if (!usable)
+                plan->nids = before;
+            found = usable;
+        }
+    }
+    *alone = nops == 1;
+    return found;
+}
+
+bool ms_filter_id_plan(const bson_t *filter, ms_id_plan_t *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    bson_iter_t it, value;
+    size_t nid_keys = 0;
+    if (!bson_iter_init(&it, filter))
+        return false;
+    while (bson_iter_next(&it)) {
+        if (!strcmp(bson_iter_key(&it), "_id")) {
+            value = it;
+            nid_keys++;
+        }
+    }
+    bool alone;
+    if (nid_keys != 1 || !id_condition_ids(&value, plan, &alone)) {
+        free(plan->ids);
+        plan->ids = NULL;
+        return false;
+    }
+    /* With other operators beside $eq/$in on _id, the candidates still have
+     * to pass the whole filter; else only what is not about _id. */
+    bson_init(&plan->rest);
+    if (alone)
+        bson_copy_to_excluding_noinit(filter, &plan->rest, "_id", NULL);
+    else
+        bson_concat(&plan->rest, filter);
     return true;
+}
+
+void ms_id_plan_free(ms_id_plan_t *plan)
+{
+    free(plan->ids);
+    plan->ids = NULL;
+    bson_destroy(&plan->rest);
 }
 
 /* ---- projection ------------------------------------------------------ */

@@ -19,9 +19,22 @@ uint64_t ms_value_hash(const bson_value_t *v);
 bool ms_filter_check(const bson_t *filter, bson_error_t *err);
 bool ms_filter_matches(const bson_t *filter, const bson_t *doc);
 
-/* When the filter is exactly {_id: value} (or {_id: {$eq: value}}), points
- * *id at that value so the caller can use the _id index. */
-bool ms_filter_id_equality(const bson_t *filter, bson_value_t *id);
+/* How a filter can use the _id index, as mongod's IDHACK / _id index scan
+ * does: when one top-level condition pins _id to a list of values ({_id: v},
+ * {_id: {$eq: v}} or {_id: {$in: [...]}}, whatever else the filter says), a
+ * document matches the filter exactly when its _id equals one of ids (by
+ * ms_value_compare, so 1 and 1.0 are one id) and it matches rest. */
+typedef struct {
+    bson_value_t *ids; /* point into the filter; may repeat; nids may be 0 */
+    size_t nids;
+    bson_t rest; /* the filter without that _id condition */
+} ms_id_plan_t;
+
+/* True (plan filled; free it) when the checked filter can use the index.
+ * Arrays and null among the ids are left to the scan: they match more than
+ * one _id value's equality. */
+bool ms_filter_id_plan(const bson_t *filter, ms_id_plan_t *plan);
+void ms_id_plan_free(ms_id_plan_t *plan);
 
 /* A parsed projection: inclusion or exclusion of dotted paths. */
 typedef struct {

@@ -7,7 +7,10 @@
 #endif
 #include "server.h"
 
-#include "crud.h"
+#include "clock.h"
+#include "commands.h"
+#include "cursor.h"
+#include "reply.h"
 #include "simulate.h"
 #include "wire.h"
 
@@ -324,7 +327,7 @@ static void run_timers(server_t *s)
             s->next_tick = now + period;
     }
     if (now >= s->next_housekeeping) {
-        ms_cursors_expire(s->st, now);
+        ms_cursors_expire(&s->st->cursors, now);
         s->next_housekeeping = now + HOUSEKEEPING_MS;
     }
 }

@@ -4,7 +4,7 @@
 #ifndef MS_SERVER_H
 #define MS_SERVER_H
 
-#include "commands.h"
+#include "state.h"
 
 #include <stdbool.h>
 

@@ -139,6 +139,7 @@ bool ms_collection_insert(ms_collection_t *coll, bson_t *doc)
         abort();
     d->bson = doc;
     d->id_hash = ms_value_hash(&id);
+    d->seq = coll->next_seq++;
     d->prev = coll->tail;
     if (coll->tail)
         coll->tail->next = d;
@@ -181,6 +182,12 @@ void ms_collection_remove(ms_collection_t *coll, ms_doc_t *d)
     coll->count--;
     bson_destroy(d->bson);
     free(d);
+}
+
+bool ms_id_storable(const bson_value_t *id)
+{
+    return id->value_type != BSON_TYPE_ARRAY && id->value_type != BSON_TYPE_REGEX &&
+           id->value_type != BSON_TYPE_UNDEFINED;
 }
 
 bson_t *ms_doc_with_id_first(const bson_t *doc)
@@ -269,7 +276,17 @@ bool ms_store_load_file(ms_store_t *store, const char *path, bson_error_t *err)
                 bson_iter_document(&docs, &dlen, &data);
                 if (!bson_init_static(&doc, data, dlen))
                     continue;
-                if (!ms_collection_insert(coll, ms_doc_with_id_first(&doc))) {
+                bson_t *stored = ms_doc_with_id_first(&doc);
+                bson_value_t id;
+                if (!first_value(stored, &id) || !ms_id_storable(&id)) {
+                    bson_destroy(stored);
+                    bson_set_error(err, 1, 53,
+                                   "%s: an _id in %s.%s is an array, regex or undefined", path,
+                                   bson_iter_key(&dbs), bson_iter_key(&colls));
+                    ok = false;
+                    break;
+                }
+                if (!ms_collection_insert(coll, stored)) {
                     bson_set_error(err, 1, 11000, "%s: duplicate _id in %s.%s", path,
                                    bson_iter_key(&dbs), bson_iter_key(&colls));
                     ok = false;

@@ -11,6 +11,7 @@
 typedef struct ms_doc {
     bson_t *bson; /* owned; _id is always its first field */
     uint64_t id_hash;
+    uint64_t seq; /* insertion number: natural order without walking the list */
     struct ms_doc *prev, *next; /* natural (insertion) order */
     struct ms_doc *hash_next;   /* _id index chain */
 } ms_doc_t;
@@ -20,6 +21,7 @@ typedef struct ms_collection {
     char *name;
     ms_doc_t *head, *tail;
     size_t count;
+    uint64_t next_seq;
     ms_doc_t **buckets;
     size_t nbuckets;
     struct ms_collection *next;
@@ -50,6 +52,10 @@ bool ms_collection_insert(ms_collection_t *coll, bson_t *doc);
 /* Swaps in a new body for d; the caller guarantees the _id is unchanged. */
 void ms_collection_replace(ms_collection_t *coll, ms_doc_t *d, bson_t *doc);
 void ms_collection_remove(ms_collection_t *coll, ms_doc_t *d);
+
+/* mongod refuses arrays, regexes and undefined as _id; the _id index (and
+ * every lookup through it) relies on never holding one. */
+bool ms_id_storable(const bson_value_t *id);
 
 /* A new heap copy of doc with _id first, generating an ObjectId when it has
  * none: the shape every stored document has. */

@@ -1,7 +1,7 @@
 /* fuzz_mockstore_msg.c: feeds arbitrary bytes to mock-store's wire parser and
  * runs whatever parses as a command against a small seeded store, so framing,
  * filters, projections, sorts and update operators are all fuzzed. */
-// fuzz-sources: mock-store/wire.c mock-store/commands.c mock-store/aggregate.c mock-store/crud.c mock-store/query.c mock-store/update.c mock-store/store.c mock-store/failpoint.c
+// fuzz-libs: build/fuzz/libmockstore.a:mock-store
 #include "commands.h"
 #include "wire.h"
 

@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { BSON, MongoClient, ObjectId } from 'mongodb';
 import { startStore, storeBinary } from './store-process.mjs';
 
@@ -44,6 +47,22 @@ test('bad arguments and an unreadable --data file fail with a message', () => {
   const missing = spawnSync(storeBinary, ['--port', '0', '--data', '/nonexistent/x.json']);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr.toString(), /nonexistent/);
+});
+
+test('a --data file with an array _id or a repeated _id is refused, naming the collection', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-bad-data-'));
+  try {
+    for (const [docs, why] of [[[{ _id: [1, 2] }], /array, regex or undefined/], [[{ _id: 1 }, { _id: 1.0 }], /duplicate _id/]]) {
+      const file = path.join(dir, 'data.json');
+      fs.writeFileSync(file, JSON.stringify({ d: { c: docs } }));
+      const r = spawnSync(storeBinary, ['--port', '0', '--data', file]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr.toString(), why);
+      assert.match(r.stderr.toString(), /d\.c/);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('--data loads the demo meetings, with string and ObjectId _ids and dates', async () => {

@@ -1,9 +1,13 @@
 // node-driver.test.mjs: the official Node.js `mongodb` driver against
 // mock-store: CRUD, $in/$gt with sort and limit, getMore, duplicate _id
-// (11000), failCommand and serverStatus opcounters.
+// (11000), failCommand, serverStatus opcounters, and $in on _id (answered
+// from the _id index) agreeing with the scan through every kind of write.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { MongoClient, ObjectId } from 'mongodb';
+import { MongoClient, ObjectId, Double, Long } from 'mongodb';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startStore } from './store-process.mjs';
 
 let store;
@@ -187,4 +191,72 @@ test('countDocuments and a simple aggregate pipeline work', async () => {
   const [counted] = await coll.aggregate([{ $match: { status: 'uploaded' } }, { $count: 'n' }]).toArray();
   assert.deepEqual(counted, { n: 2 });
   await assert.rejects(coll.aggregate([{ $lookup: { from: 'x' } }]).toArray(), (err) => err.code === 40324);
+});
+
+// The same filter wrapped in $and makes mock-store scan the collection: the
+// _id index must give the same documents in the same (natural) order.
+async function findAsScan(filter, options = {}) {
+  const viaIndex = await coll.find(filter, options).toArray();
+  const viaScan = await coll.find({ $and: [filter] }, options).toArray();
+  assert.deepEqual(viaIndex, viaScan);
+  return viaIndex;
+}
+
+test('$in on _id returns each listed document once, in natural order, through every write', async () => {
+  const oid = new ObjectId('6564a1f0c2a4b3d2e1f00009');
+  await coll.insertMany([{ _id: 7, k: 'int' }, { _id: oid, k: 'oid' }, { _id: '7', k: 'string' }]);
+  const ids = (docs) => docs.map((d) => d.k ?? d._id);
+
+  // mixed types, repeats, ids that do not exist; 7.0 (a double) is the int 7
+  const filter = { _id: { $in: ['m4', new Double(7), oid, 'm1', 'm4', 'nope', new ObjectId(), Long.fromNumber(7)] } };
+  assert.deepEqual(ids(await findAsScan(filter)), ['m1', 'm4', 'int', 'oid']);
+  assert.deepEqual(ids(await findAsScan({ _id: { $in: ['7'] } })), ['string']);
+  assert.deepEqual(ids(await findAsScan({ ...filter, ownerId: 'bob' })), ['m4']);
+  assert.deepEqual(ids(await findAsScan(filter, { sort: { _id: -1 }, limit: 2 })), ['oid', 'm4']);
+
+  await coll.updateOne({ _id: 'm1' }, { $set: { ownerId: 'bob' } });
+  await coll.deleteOne({ _id: 'm4' });
+  await coll.updateOne({ _id: 'm9' }, { $set: { ownerId: 'bob' } }, { upsert: true });
+  await assert.rejects(coll.updateOne({ _id: 'm1' }, { $set: { _id: 'm8' } }), { code: 66 });
+  const after = { _id: { $in: ['m9', 'm8', 'm4', 'm1'] }, ownerId: 'bob' };
+  assert.deepEqual(ids(await findAsScan(after)), ['m1', 'm9']);
+  await coll.deleteMany({ _id: { $in: ['m1', 'm9'] } });
+  assert.deepEqual(await findAsScan(after), []);
+
+  await coll.drop();
+  assert.deepEqual(await findAsScan(filter), []);
+  await coll.insertOne({ _id: 'm4', k: 'back' });
+  assert.deepEqual(ids(await findAsScan(filter)), ['back']);
+});
+
+test('$in of 1,000 _ids over 2,000 documents comes back whole across getMore batches', async () => {
+  await coll.drop();
+  await coll.insertMany(Array.from({ length: 2000 }, (_, i) => ({ _id: i, n: i % 5 })));
+  const wanted = Array.from({ length: 1000 }, (_, i) => 1998 - 2 * i); // even ids, reversed
+  const docs = await findAsScan({ _id: { $in: [...wanted, 5000, 6000] } }, { batchSize: 64 });
+  assert.deepEqual(docs.map((d) => d._id), [...wanted].reverse());
+  const sorted = await findAsScan({ _id: { $in: wanted } }, { sort: { n: 1, _id: -1 }, projection: { n: 1 } });
+  assert.equal(sorted.length, 1000);
+  assert.deepEqual(sorted[0], { _id: 1990, n: 0 });
+});
+
+test('documents loaded with --data are found through $in on _id', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-data-'));
+  const file = path.join(dir, 'data.json');
+  fs.writeFileSync(file, JSON.stringify({
+    d: { c: [{ _id: 'a', v: 1 }, { _id: { $oid: '6564a1f0c2a4b3d2e1f0000a' }, v: 2 }, { _id: 3, v: 3 }] },
+  }));
+  const other = await startStore(['--quiet', '--data', file]);
+  const c = new MongoClient(other.uri);
+  try {
+    const loaded = c.db('d').collection('c');
+    const docs = await loaded
+      .find({ _id: { $in: [new Double(3), 'a', new ObjectId('6564a1f0c2a4b3d2e1f0000a'), 'b'] } })
+      .toArray();
+    assert.deepEqual(docs.map((d) => d.v), [1, 2, 3]);
+  } finally {
+    await c.close();
+    await other.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -321,6 +321,278 @@ static void test_find_with_unknown_operator_is_a_bad_value_error(void **state)
     assert_int_equal(err.code, 2);
 }
 
+/* ---- tests: $in and equality on _id through the _id index ------------ */
+
+/* Asserts filter returns expected, and that the same filter wrapped in $and
+ * (which mock-store answers by scanning the whole collection) returns exactly
+ * the same: the index may change the cost, never the result or its order. */
+static void assert_find_as_scan(mongoc_collection_t *coll, const char *filter, const char *opts,
+                                const char *expected)
+{
+    assert_find(coll, filter, opts, expected);
+    char *scan = bson_strdup_printf("{\"$and\":[%s]}", filter);
+    assert_find(coll, scan, opts, expected);
+    bson_free(scan);
+}
+
+static const char *const ids_only = "{\"projection\":{\"_id\":1}}";
+
+static void test_find_in_on_id_returns_listed_documents_once_in_natural_order(void **state)
+{
+    fixture_t *f = *state;
+    seed_meetings(f->coll);
+    /* Out of order, repeated, with ids that do not exist. */
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[\"m4\",\"nope\",\"m1\",\"m4\",\"m1\",\"x\"]}}",
+                        ids_only, "[{ \"_id\" : \"m1\" },{ \"_id\" : \"m4\" }]");
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[\"nope\"]}}", ids_only, "[]");
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[]}}", ids_only, "[]");
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$eq\":\"m3\"}}", ids_only, "[{ \"_id\" : \"m3\" }]");
+    assert_find_as_scan(f->coll, "{\"_id\":\"m3\",\"ownerId\":\"alice\"}", ids_only, "[]");
+}
+
+static void test_find_in_on_id_still_applies_the_rest_of_the_filter(void **state)
+{
+    fixture_t *f = *state;
+    seed_meetings(f->coll);
+    const char *all = "\"$in\":[\"m5\",\"m4\",\"m3\",\"m2\",\"m1\"]";
+    char filter[256];
+    snprintf(filter, sizeof filter, "{\"_id\":{%s},\"ownerId\":\"bob\"}", all);
+    assert_find_as_scan(f->coll, filter, ids_only,
+                        "[{ \"_id\" : \"m3\" },{ \"_id\" : \"m4\" },{ \"_id\" : \"m5\" }]");
+    snprintf(filter, sizeof filter, "{\"_id\":{%s,\"$ne\":\"m4\"},\"progress\":{\"$gte\":5}}", all);
+    assert_find_as_scan(f->coll, filter, ids_only,
+                        "[{ \"_id\" : \"m2\" },{ \"_id\" : \"m3\" },{ \"_id\" : \"m5\" }]");
+    snprintf(filter, sizeof filter,
+             "{\"_id\":{%s},\"$or\":[{\"status\":\"ready\"},{\"progress\":0}]}", all);
+    assert_find_as_scan(f->coll, filter, ids_only, "[{ \"_id\" : \"m1\" },{ \"_id\" : \"m4\" }]");
+    snprintf(filter, sizeof filter, "{\"ownerId\":\"alice\",\"_id\":{%s}}", all);
+    assert_find_as_scan(f->coll, filter, "{\"projection\":{\"status\":1}}",
+                        "[{ \"_id\" : \"m1\", \"status\" : \"uploaded\" },"
+                        "{ \"_id\" : \"m2\", \"status\" : \"transcribing\" }]");
+    /* sort, skip and limit apply to the matches, as for any filter */
+    snprintf(filter, sizeof filter, "{\"_id\":{%s}}", all);
+    assert_find_as_scan(f->coll, filter,
+                        "{\"projection\":{\"_id\":1},\"sort\":{\"progress\":-1},\"skip\":1,\"limit\":2}",
+                        "[{ \"_id\" : \"m3\" },{ \"_id\" : \"m2\" }]");
+    assert_find_as_scan(f->coll, filter, "{\"projection\":{\"_id\":1},\"limit\":2}",
+                        "[{ \"_id\" : \"m1\" },{ \"_id\" : \"m2\" }]");
+}
+
+static void test_find_in_on_id_matches_by_type_and_value_as_mongod(void **state)
+{
+    fixture_t *f = *state;
+    insert_json(f->coll, "{\"_id\":1,\"k\":\"int32 1\"}");
+    insert_json(f->coll, "{\"_id\":\"1\",\"k\":\"string 1\"}");
+    insert_json(f->coll, "{\"_id\":{\"$oid\":\"6564a1f0c2a4b3d2e1f00001\"},\"k\":\"oid\"}");
+    insert_json(f->coll, "{\"_id\":{\"$numberLong\":\"7\"},\"k\":\"int64 7\"}");
+    insert_json(f->coll, "{\"_id\":2.5,\"k\":\"double 2.5\"}");
+    insert_json(f->coll, "{\"_id\":{\"a\":1},\"k\":\"document\"}");
+    const char *k = "{\"projection\":{\"_id\":0,\"k\":1}}";
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[1.0]}}", k, "[{ \"k\" : \"int32 1\" }]");
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[{\"$numberLong\":\"1\"}]}}", k,
+                        "[{ \"k\" : \"int32 1\" }]");
+    assert_find_as_scan(f->coll, "{\"_id\":1.0}", k, "[{ \"k\" : \"int32 1\" }]");
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[\"1\"]}}", k, "[{ \"k\" : \"string 1\" }]");
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[7.0,{\"$numberDecimal\":\"2.5\"}]}}", k,
+                        "[{ \"k\" : \"int64 7\" },{ \"k\" : \"double 2.5\" }]");
+    assert_find_as_scan(f->coll,
+                        "{\"_id\":{\"$in\":[{\"$oid\":\"6564a1f0c2a4b3d2e1f00001\"},"
+                        "\"6564a1f0c2a4b3d2e1f00001\",{\"$oid\":\"6564a1f0c2a4b3d2e1f00002\"}]}}",
+                        k, "[{ \"k\" : \"oid\" }]");
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[{\"a\":1.0},{\"a\":2}]}}", k,
+                        "[{ \"k\" : \"document\" }]");
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[true,null,2,\"2.5\",{\"$date\":1}]}}", k, "[]");
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[\"1\",1,{\"$numberLong\":\"1\"},1.0]}}", k,
+                        "[{ \"k\" : \"int32 1\" },{ \"k\" : \"string 1\" }]");
+    /* 1 and 1.0 are one _id: the index refuses the second, as mongod does */
+    bson_t *dup = BCON_NEW("_id", BCON_DOUBLE(1.0));
+    bson_error_t err;
+    assert_false(mongoc_collection_insert_one(f->coll, dup, NULL, NULL, &err));
+    assert_int_equal(err.code, 11000);
+    bson_destroy(dup);
+}
+
+/* The index follows every write: after each step the $in answer is checked
+ * against the expected ids and against the scan. */
+static void test_find_in_on_id_follows_inserts_updates_deletes_upserts_and_drop(void **state)
+{
+    fixture_t *f = *state;
+    const char *in = "{\"_id\":{\"$in\":[\"m1\",\"m3\",\"m6\",\"m9\",\"m5\"]}}";
+    const char *st = "{\"projection\":{\"status\":1}}";
+    seed_meetings(f->coll);
+    assert_find_as_scan(f->coll, in, ids_only,
+                        "[{ \"_id\" : \"m1\" },{ \"_id\" : \"m3\" },{ \"_id\" : \"m5\" }]");
+
+    insert_json(f->coll, "{\"_id\":\"m6\",\"status\":\"uploaded\"}");
+    assert_find_as_scan(f->coll, in, ids_only,
+                        "[{ \"_id\" : \"m1\" },{ \"_id\" : \"m3\" },{ \"_id\" : \"m5\" },"
+                        "{ \"_id\" : \"m6\" }]");
+
+    bson_error_t err;
+    bson_t *q = BCON_NEW("_id", "m3");
+    bson_t *u = BCON_NEW("$set", "{", "status", "ready", "}");
+    assert_true(mongoc_collection_update_one(f->coll, q, u, NULL, NULL, &err));
+    bson_destroy(u);
+    u = BCON_NEW("ownerId", "bob", "status", "replaced"); /* replacement keeps its place */
+    bson_destroy(q);
+    q = BCON_NEW("_id", "m1");
+    assert_true(mongoc_collection_replace_one(f->coll, q, u, NULL, NULL, &err));
+    bson_destroy(q);
+    bson_destroy(u);
+    assert_find_as_scan(f->coll, in, st,
+                        "[{ \"_id\" : \"m1\", \"status\" : \"replaced\" },"
+                        "{ \"_id\" : \"m3\", \"status\" : \"ready\" },"
+                        "{ \"_id\" : \"m5\", \"status\" : \"uploaded\" },"
+                        "{ \"_id\" : \"m6\", \"status\" : \"uploaded\" }]");
+
+    /* update_many and delete_many through $in on _id touch exactly those */
+    q = bson_new_from_json((const uint8_t *)"{\"_id\":{\"$in\":[\"m5\",\"m6\",\"m2\",\"zz\"]}}", -1, NULL);
+    u = BCON_NEW("$set", "{", "flag", BCON_BOOL(true), "}");
+    bson_t reply;
+    bson_iter_t it;
+    assert_true(mongoc_collection_update_many(f->coll, q, u, NULL, &reply, &err));
+    assert_true(bson_iter_init_find(&it, &reply, "modifiedCount") && bson_iter_as_int64(&it) == 3);
+    bson_destroy(&reply);
+    bson_destroy(u);
+    assert_find_as_scan(f->coll, "{\"flag\":true}", ids_only,
+                        "[{ \"_id\" : \"m2\" },{ \"_id\" : \"m5\" },{ \"_id\" : \"m6\" }]");
+    bson_t *two = bson_new_from_json((const uint8_t *)"{\"_id\":{\"$in\":[\"m6\",\"m1\"]}}", -1, NULL);
+    assert_true(mongoc_collection_delete_many(f->coll, two, NULL, &reply, &err));
+    assert_true(bson_iter_init_find(&it, &reply, "deletedCount") && bson_iter_as_int64(&it) == 2);
+    bson_destroy(&reply);
+    bson_destroy(two);
+    assert_find_as_scan(f->coll, in, ids_only, "[{ \"_id\" : \"m3\" },{ \"_id\" : \"m5\" }]");
+
+    /* upsert by _id inserts into the index; a second one finds it */
+    bson_destroy(q);
+    q = BCON_NEW("_id", "m9");
+    u = BCON_NEW("$set", "{", "status", "uploaded", "}");
+    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
+    assert_true(mongoc_collection_update_one(f->coll, q, u, opts, &reply, &err));
+    assert_true(bson_iter_init_find(&it, &reply, "upsertedId"));
+    bson_destroy(&reply);
+    bson_destroy(u);
+    u = BCON_NEW("$set", "{", "status", "ready", "}");
+    assert_true(mongoc_collection_update_one(f->coll, q, u, opts, &reply, &err));
+    assert_false(bson_iter_init_find(&it, &reply, "upsertedId"));
+    assert_true(bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 1);
+    bson_destroy(&reply);
+    assert_find_as_scan(f->coll, in, st,
+                        "[{ \"_id\" : \"m3\", \"status\" : \"ready\" },"
+                        "{ \"_id\" : \"m5\", \"status\" : \"uploaded\" },"
+                        "{ \"_id\" : \"m9\", \"status\" : \"ready\" }]");
+
+    /* _id cannot change, so the index never goes stale through an update */
+    bson_destroy(u);
+    u = BCON_NEW("$set", "{", "_id", "m7", "}");
+    assert_false(mongoc_collection_update_one(f->coll, q, u, NULL, NULL, &err));
+    assert_int_equal(err.code, 66);
+    assert_find_as_scan(f->coll, "{\"_id\":{\"$in\":[\"m7\",\"m9\"]}}", ids_only, "[{ \"_id\" : \"m9\" }]");
+
+    /* an upsert whose _id would be an array is refused like an insert's */
+    bson_destroy(u);
+    bson_destroy(q);
+    q = BCON_NEW("ownerId", "nobody");
+    u = BCON_NEW("$setOnInsert", "{", "_id", "[", BCON_INT32(1), "]", "}");
+    assert_false(mongoc_collection_update_one(f->coll, q, u, opts, NULL, &err));
+    assert_int_equal(err.code, 53);
+
+    assert_true(mongoc_collection_drop(f->coll, &err));
+    assert_find_as_scan(f->coll, in, ids_only, "[]");
+    insert_json(f->coll, "{\"_id\":\"m5\",\"status\":\"again\"}");
+    assert_find_as_scan(f->coll, in, st, "[{ \"_id\" : \"m5\", \"status\" : \"again\" }]");
+    bson_destroy(q);
+    bson_destroy(u);
+    bson_destroy(opts);
+}
+
+/* 1,000 ids over 3,000 documents: every listed id comes back once, in
+ * natural order, across getMore batches, with and without a sort. */
+static void test_find_in_on_id_with_1000_ids_spans_get_more_batches(void **state)
+{
+    fixture_t *f = *state;
+    enum { NDOCS = 3000 };
+    bson_t *docs[NDOCS];
+    for (int i = 0; i < NDOCS; i++)
+        docs[i] = BCON_NEW("_id", BCON_INT32(i), "n", BCON_INT32(i % 7), "pad", "xxxxxxxxxxxxxxxx");
+    bson_error_t err;
+    assert_true(mongoc_collection_insert_many(f->coll, (const bson_t **)docs, NDOCS, NULL, NULL, &err));
+    for (int i = 0; i < NDOCS; i++)
+        bson_destroy(docs[i]);
+
+    /* ids 2997, 2994, ... 0 (1,000 of them, in reverse), each twice as a
+     * double, plus ids that do not exist */
+    bson_t filter, id, in;
+    bson_init(&filter);
+    BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &id);
+    BSON_APPEND_ARRAY_BEGIN(&id, "$in", &in);
+    uint32_t k = 0;
+    for (int i = NDOCS - 3; i >= 0; i -= 3) {
+        char key[16];
+        snprintf(key, sizeof key, "%u", k++);
+        BSON_APPEND_INT32(&in, key, i);
+        snprintf(key, sizeof key, "%u", k++);
+        BSON_APPEND_DOUBLE(&in, key, (double)i);
+    }
+    for (int i = 0; i < 10; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%u", k++);
+        BSON_APPEND_INT32(&in, key, NDOCS + i);
+    }
+    bson_append_array_end(&id, &in);
+    bson_append_document_end(&filter, &id);
+
+    int64_t getmores = opcounter(f->client, "getmore");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(f->coll, &filter, NULL, NULL);
+    const bson_t *doc;
+    int expect = 0, seen = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        assert_true(bson_iter_init_find(&it, doc, "_id"));
+        assert_int_equal(bson_iter_int32(&it), expect);
+        expect += 3;
+        seen++;
+    }
+    assert_false(mongoc_cursor_error(cur, &err));
+    mongoc_cursor_destroy(cur);
+    assert_int_equal(seen, 1000);
+    assert_true(opcounter(f->client, "getmore") > getmores); /* 101 in the first batch */
+
+    bson_t *opts = BCON_NEW("sort", "{", "n", BCON_INT32(-1), "_id", BCON_INT32(1), "}",
+                            "projection", "{", "n", BCON_INT32(1), "}", "batchSize", BCON_INT32(50));
+    cur = mongoc_collection_find_with_opts(f->coll, &filter, opts, NULL);
+    int last_n = 7, last_id = -1;
+    seen = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        assert_true(bson_iter_init_find(&it, doc, "n"));
+        int n = bson_iter_int32(&it);
+        assert_true(bson_iter_init_find(&it, doc, "_id"));
+        int i = bson_iter_int32(&it);
+        assert_int_equal(i % 3, 0);
+        assert_int_equal(n, i % 7);
+        assert_true(n < last_n || (n == last_n && i > last_id));
+        assert_false(bson_iter_init_find(&it, doc, "pad"));
+        last_n = n;
+        last_id = i;
+        seen++;
+    }
+    assert_false(mongoc_cursor_error(cur, &err));
+    mongoc_cursor_destroy(cur);
+    assert_int_equal(seen, 1000);
+    bson_destroy(opts);
+
+    bson_t *cmd = BCON_NEW("count", "meetings", "query", BCON_DOCUMENT(&filter));
+    bson_t reply;
+    assert_true(mongoc_client_command_simple(f->client, DB, cmd, NULL, &reply, &err));
+    bson_iter_t it;
+    assert_true(bson_iter_init_find(&it, &reply, "n") && bson_iter_as_int64(&it) == 1000);
+    bson_destroy(&reply);
+    bson_destroy(cmd);
+    bson_destroy(&filter);
+}
+
+
 /* ---- tests: writes ----------------------------------------------------- */
 
 static void test_insert_duplicate_id_fails_with_11000(void **state)
@@ -728,6 +1000,11 @@ int main(void)
         T(test_find_in_and_gt_with_sort_and_limit),
         T(test_find_larger_than_batch_size_continues_with_get_more),
         T(test_find_with_unknown_operator_is_a_bad_value_error),
+        T(test_find_in_on_id_returns_listed_documents_once_in_natural_order),
+        T(test_find_in_on_id_still_applies_the_rest_of_the_filter),
+        T(test_find_in_on_id_matches_by_type_and_value_as_mongod),
+        T(test_find_in_on_id_follows_inserts_updates_deletes_upserts_and_drop),
+        T(test_find_in_on_id_with_1000_ids_spans_get_more_batches),
         T(test_insert_duplicate_id_fails_with_11000),
         T(test_insert_without_id_gets_an_object_id),
         T(test_update_set_unset_inc_changes_one_document),
