@@ -15,9 +15,14 @@ rm -rf "$work"
 mkdir -p "$src"
 
 # Tracked and new (not ignored) files only: no build output, no node_modules.
-git ls-files -z --cached --others --exclude-standard |
-    while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-    tar -c --null -T - | tar -x -C "$src"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files -z --cached --others --exclude-standard |
+        while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+        tar -c --null -T - | tar -x -C "$src"
+else
+    tar -c --exclude=./build --exclude=./node_modules . | tar -x -C "$src"
+    make -s -C "$src" clean
+fi
 
 if ! (cd "$src" && dpkg-buildpackage -b -us -uc) >"$work/build.log" 2>&1; then
     cat "$work/build.log"

@@ -66,7 +66,8 @@ curl -N -H "Authorization: Bearer $TOKEN" "$SSE_URL/v1/meetings/m1/events"
 # <<< install
 else
 # >>> remove
-a2disconf mod-sse-meetings
+# (-p: also forget that it was enabled)
+a2disconf -p mod-sse-meetings
 rm -f /etc/apache2/conf-available/mod-sse-meetings.conf
 rm -rf /etc/apache2/sse
 apt-get purge -y libapache2-mod-sse mod-sse-tools

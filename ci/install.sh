@@ -18,7 +18,8 @@ fi
 
 if [ "${1:-}" = "--uninstall" ]; then
     if [ -e "$sysconf/mods-enabled/sse.load" ] && command -v a2dismod >/dev/null; then
-        a2dismod -q sse >/dev/null
+        # -p: forget it was enabled, so a later package install enables it again.
+        a2dismod -q -p sse >/dev/null
     fi
     rm -f "$libexec/mod_sse.so" "$libexec/mod_sse.la" "$dest/sse.load" "$dest/sse.conf.dist"
     if [ -e "$dest/sse.conf" ] && ! cmp -s conf/sse.conf "$dest/sse.conf"; then

@@ -40,8 +40,17 @@ function run(cmd, args, opts = {}) {
   return opts.allowFail ? { status: r.status, output } : output;
 }
 
+// a2enmod/a2enconf remember what an admin enabled or disabled.
+const STATE = '/var/lib/apache2';
+const markers = () => ['module', 'conf'].flatMap((kind) => {
+  const name = kind === 'module' ? 'sse' : 'mod-sse-meetings';
+  let dirs = [];
+  try { dirs = fs.readdirSync(path.join(STATE, kind)); } catch { /* no state yet */ }
+  return dirs.map((d) => path.join(STATE, kind, d, name)).filter(exists);
+});
+
 const exists = (p) => { try { fs.lstatSync(p); return true; } catch { return false; } };
-const leftovers = () => INSTALLED.filter(exists);
+const leftovers = () => [...INSTALLED.filter(exists), ...markers()];
 
 function packageState(pkg) {
   const r = run('dpkg-query', ['-W', '-f=${Status}', pkg], { allowFail: true });
@@ -98,7 +107,7 @@ async function restore() {
   for (const link of [`${ETC}/mods-enabled/sse.load`, `${ETC}/mods-enabled/sse.conf`, `${ETC}/conf-enabled/mod-sse-meetings.conf`]) {
     fs.rmSync(link, { force: true });
   }
-  for (const p of [...INSTALLED, '/usr/lib/apache2/modules/mod_sse.la', `${ETC}/mods-available/sse.conf.dist`]) {
+  for (const p of [...INSTALLED, ...markers(), '/usr/lib/apache2/modules/mod_sse.la', `${ETC}/mods-available/sse.conf.dist`]) {
     fs.rmSync(p, { recursive: true, force: true });
   }
 }
