@@ -15,8 +15,8 @@ SSE_MONGO_URI=${SSE_MONGO_URI:-"mongodb://127.0.0.1:27017/?serverSelectionTimeou
 SSE_AUDIENCE=${SSE_AUDIENCE:-meetings-api}
 SSE_URL=${SSE_URL:-http://127.0.0.1}
 
-# 1. The module (enabled on install) and the trial tools.
-apt-get install -y ./build/libapache2-mod-sse_*.deb ./build/mod-sse-tools_*.deb
+# 1. Apache, the module (enabled on install) and the trial tools.
+apt-get install -y apache2 curl openssl ./build/libapache2-mod-sse_*.deb ./build/mod-sse-tools_*.deb
 
 # 2. The HMAC secret tokens are signed with: 48 random bytes (HS256 needs
 #    at least 32), readable by root and Apache's group only.
