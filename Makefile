@@ -3,7 +3,8 @@
 #   make          mod_sse.so (apxs) and mock-store/mock-store
 #   make run      the demo on http://127.0.0.1:8080 with the bundled mock-store
 #   make test     every suite; ends with one line "N passed, N failed"
-#   make install  apxs -i plus conf/sse.load and conf/sse.conf
+#   make install  apxs -i plus conf/sse.load and conf/sse.conf; make uninstall undoes it
+#   make deb      build/libapache2-mod-sse_<version>_<arch>.deb (and mod-sse-tools), with lintian
 #   make bench    the benchmark; prints a table, writes tests/bench/results/
 #   make fuzz     every libFuzzer target for 60 s; make leakcheck, make soak: see ci/
 
@@ -39,15 +40,18 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 MSTEST_BIN := $(patsubst tests/mock-store/%.c,$(BUILD)/mock-store/%,$(wildcard tests/mock-store/test_*.c))
 
-.PHONY: all module mock-store unit-tests test run install bench clean leakcheck fuzz soak
+.PHONY: all module mock-store unit-tests test run install uninstall deb bench clean leakcheck fuzz soak
 
 all: module mock-store
 
 module: mod_sse/mod_sse.so
 mock-store: mock-store/mock-store
 
+# CPPFLAGS/CFLAGS/LDFLAGS from the environment (dpkg-buildflags in a package
+# build) reach the compiler and libtool one flag at a time.
 APXS_FLAGS := -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-std=gnu11 \
-              $(PC_CFLAGS) $(PC_LIBS)
+              $(PC_CFLAGS) $(PC_LIBS) \
+              $(foreach f,$(CPPFLAGS) $(CFLAGS),-Wc,$(f)) $(foreach f,$(LDFLAGS),-Wl,$(f))
 
 # apxs is chatty; its output is kept in build/apxs.log and shown on failure.
 mod_sse/mod_sse.so: $(MOD_SRC) $(wildcard mod_sse/*.h)
@@ -56,18 +60,18 @@ mod_sse/mod_sse.so: $(MOD_SRC) $(wildcard mod_sse/*.h)
 	    >../$(BUILD)/apxs.log 2>&1 || { cat ../$(BUILD)/apxs.log; exit 1; }
 	@# A new file renamed into place: running Apaches keep the one they mapped
 	@# (cp over it in place makes their children die of SIGBUS).
-	cp mod_sse/.libs/mod_sse.so $@.tmp && mv -f $@.tmp $@
+	@cp mod_sse/.libs/mod_sse.so $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/mockstore-obj/%.o: mock-store/%.c $(MS_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -g $(MS_CFLAGS) -c -o $@ $<
+	$(CC) -O2 -g $(MS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(MS_LIB): $(MS_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 mock-store/mock-store: mock-store/main.c $(MS_HDR) $(MS_LIB)
-	$(CC) -O2 -g $(MS_CFLAGS) -o $@ mock-store/main.c $(MS_LIB) \
-	    $(shell pkg-config --libs libbson-1.0) -lpthread -lm
+	$(CC) -O2 -g $(MS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ mock-store/main.c $(MS_LIB) \
+	    $(LDFLAGS) $(shell pkg-config --libs libbson-1.0) -lpthread -lm
 
 # The fuzzer's copy: same sources, instrumented for coverage and sanitizers.
 $(BUILD)/fuzz/mockstore-obj/%.o: mock-store/%.c $(MS_HDR)
@@ -97,7 +101,13 @@ run:
 	bash ci/run-demo.sh
 
 install: module
-	bash ci/install.sh
+	@bash ci/install.sh
+
+uninstall:
+	@bash ci/install.sh --uninstall
+
+deb:
+	@bash ci/build-deb.sh
 
 bench:
 	bash ci/bench.sh

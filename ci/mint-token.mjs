@@ -15,7 +15,13 @@ export function mintHS256(secret, claims) {
   return `${input}.${sig}`;
 }
 
+const USAGE = 'usage: mint-token.mjs --secret-file FILE --sub SUBJECT [--ttl SECONDS] [--aud AUD] [--iss ISS] [--claim k=v]';
+
 function main(argv) {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const opts = { ttl: 3600, claim: [] };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
@@ -25,7 +31,7 @@ function main(argv) {
     if (key === 'claim') opts.claim.push(argv[i + 1]); else opts[key] = argv[i + 1];
   }
   if (!opts['secret-file'] || !opts.sub) {
-    throw new Error('usage: mint-token.mjs --secret-file FILE --sub SUBJECT [--ttl SECONDS] [--aud AUD] [--iss ISS] [--claim k=v]');
+    throw new Error(USAGE);
   }
   let secret = fs.readFileSync(opts['secret-file']);
   // mod_sse ignores one trailing newline in a secret file; so do we.

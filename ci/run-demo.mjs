@@ -1,18 +1,22 @@
 // run-demo.mjs: the demo behind `make run`. Starts mock-store (demo data,
 // status simulator) and Debian's apache2 with mod_sse on 127.0.0.1:8080,
-// prints a ready link with a demo token, and stops both on Ctrl-C.
+// prints a ready link with a demo token, and on Ctrl-C stops both and
+// removes Apache's temporary ServerRoot.
 import fs from 'node:fs';
 import path from 'node:path';
-import { startMockStore, startApache, storeClient, ROOT } from '../tests/lib/harness.mjs';
+import { startMockStore, startApache, ROOT } from '../tests/lib/harness.mjs';
 import { mintHS256 } from './mint-token.mjs';
 
 const PORT = Number(process.env.SSE_DEMO_PORT || 8080);
 const secretFile = path.join(ROOT, 'conf/demo/jwt.secret');
 
-const store = await startMockStore({ simulate: 'meetings_app.meetings:5' });
+// A step every 3 s, m1 starting over once ready, and a 1 s poll: any 10 s of
+// m1's stream holds at least two status changes.
+const TICK_SECONDS = 3;
+const store = await startMockStore({ simulate: `meetings_app.meetings:${TICK_SECONDS}`, extraArgs: ['--loop', 'm1'] });
 let apache;
 try {
-  apache = await startApache({ storeUri: store.uri, port: PORT, secretFile, logLevel: 'warn' });
+  apache = await startApache({ storeUri: store.uri, port: PORT, secretFile, logLevel: 'warn', pollInterval: '1s' });
 } catch (e) {
   await store.stop();
   console.error(`could not start Apache on 127.0.0.1:${PORT}: ${e.message.split('\n')[0]}`);
@@ -25,7 +29,7 @@ const now = Math.floor(Date.now() / 1000);
 const token = (sub) => mintHS256(secret, { sub, iat: now, exp: now + 8 * 3600 });
 const alice = token('alice');
 
-console.log(`mock-store  ${store.uri}  (pid ${store.pid}, demo data, simulator every 5 s)`);
+console.log(`mock-store  ${store.uri}  (pid ${store.pid}, demo data, simulator every ${TICK_SECONDS} s)`);
 console.log(`apache2     ${apache.url}  (pid ${apache.pid}, error log ${apache.errorLogPath})`);
 console.log('');
 console.log('Open the live meeting page (token for user "alice", valid 8 h):');
@@ -34,26 +38,17 @@ console.log('');
 console.log('Or watch the raw stream:');
 console.log(`  curl -N -H "Authorization: Bearer ${alice}" ${apache.url}/v1/meetings/m1/events`);
 console.log('');
-console.log('The simulator moves every meeting one step each 5 s; m1 starts over every 45 s');
-console.log('so the page keeps something to show. Ctrl-C stops both.');
-
-// Keep the demo alive: once m1 is done, put it back at the start.
-const mongo = await storeClient(store.uri);
-const restartTimer = setInterval(() => {
-  mongo.db('meetings_app').collection('meetings')
-    .updateOne({ _id: 'm1' }, { $set: { status: 'uploaded', progress: 0, updatedAt: new Date() } })
-    .catch(() => {});
-}, 45000);
+console.log(`The simulator moves every meeting one step each ${TICK_SECONDS} s; m1 starts over once`);
+console.log('ready, so the page always has something to show. Ctrl-C stops both.');
 
 let stopping = false;
 async function shutdown() {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping...');
-  clearInterval(restartTimer);
-  await mongo.close().catch(() => {});
   await apache.stop();
   await store.stop();
+  fs.rmSync(apache.dir, { recursive: true, force: true });
   process.exit(0);
 }
 process.on('SIGINT', shutdown);

@@ -11,7 +11,7 @@
 static void usage(FILE *to)
 {
     fprintf(to, "usage: mock-store [--bind 127.0.0.1] [--port 27017] [--data FILE]\n"
-                "                  [--simulate DB.COLL:SECONDS] [--quiet]\n");
+                "                  [--simulate DB.COLL:SECONDS [--loop ID]] [--quiet]\n");
 }
 
 /* DB.COLL:SECONDS; the collection name may itself contain dots. */
@@ -40,11 +40,12 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"bind", required_argument, NULL, 'b'},  {"port", required_argument, NULL, 'p'},
         {"data", required_argument, NULL, 'd'},  {"simulate", required_argument, NULL, 's'},
-        {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
+        {"loop", required_argument, NULL, 'l'},  {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, "b:p:d:s:qh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "b:p:d:s:l:qh", opts, NULL)) != -1) {
         char *end;
         switch (opt) {
         case 'b':
@@ -66,6 +67,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'l':
+            cfg.sim_loop_id = optarg;
+            break;
         case 'q':
             cfg.quiet = true;
             break;
@@ -76,6 +80,10 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    if (cfg.sim_loop_id && !cfg.sim_db) {
+        fprintf(stderr, "mock-store: --loop needs --simulate\n");
+        return 2;
     }
     if (optind < argc) {
         usage(stderr);

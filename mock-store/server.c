@@ -320,7 +320,8 @@ static void run_timers(server_t *s)
         }
     }
     if (s->cfg->sim_db && now >= s->next_tick) {
-        ms_simulate_tick(&s->st->store, s->cfg->sim_db, s->cfg->sim_coll, ms_wall_ms());
+        ms_simulate_tick(&s->st->store, s->cfg->sim_db, s->cfg->sim_coll, s->cfg->sim_loop_id,
+                         ms_wall_ms());
         int64_t period = (int64_t)(s->cfg->sim_seconds * 1000);
         s->next_tick += period;
         if (s->next_tick <= now)

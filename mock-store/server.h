@@ -15,6 +15,7 @@ typedef struct {
     const char *sim_db; /* NULL: no simulator */
     const char *sim_coll;
     double sim_seconds;
+    const char *sim_loop_id; /* NULL, or the string _id that starts over once ready */
 } ms_server_config_t;
 
 /* Serves until SIGTERM or SIGINT; returns the process exit status. */

@@ -1,6 +1,7 @@
 // cli.test.mjs: mock-store's command line and process behaviour: the
 // "listening" line, clean exit on SIGTERM/SIGINT, --data loading the demo,
-// --simulate advancing statuses, bad arguments, and hundreds of connections.
+// --simulate advancing statuses (and --loop restarting one), bad arguments,
+// and hundreds of connections.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -114,6 +115,30 @@ test('--simulate advances every non-ready meeting one stage per tick, with updat
     await client.close();
     await store.stop();
   }
+});
+
+test('--loop starts that meeting over at uploaded once ready; other ready meetings stay', async () => {
+  const store = await startStore(['--quiet', '--data', demoData, '--simulate', 'meetings_app.meetings:0.2', '--loop', 'm1']);
+  const client = new MongoClient(store.uri);
+  try {
+    const coll = client.db('meetings_app').collection('meetings');
+    const seen = [];
+    const deadline = Date.now() + 6000;
+    while (seen.length < 6 && Date.now() < deadline) {
+      const doc = await coll.findOne({ _id: 'm1' });
+      if (doc.status !== seen[seen.length - 1]) seen.push(doc.status);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(seen, ['uploaded', 'transcribing', 'summarizing', 'ready', 'uploaded', 'transcribing']);
+    const ready = await coll.findOne({ _id: 'm4' });
+    assert.equal(ready.updatedAt.toISOString(), '2026-11-24T16:30:00.000Z', 'm4 stays ready');
+  } finally {
+    await client.close();
+    await store.stop();
+  }
+  const alone = spawnSync(storeBinary, ['--loop', 'm1']);
+  assert.equal(alone.status, 2);
+  assert.match(alone.stderr.toString(), /--loop needs --simulate/);
 });
 
 test('serves 300 concurrent connections at once', async () => {
