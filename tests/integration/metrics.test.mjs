@@ -414,3 +414,28 @@ test("the README's scrape config and alert rules pass promtool", async () => {
   assert.equal(code, 0, out);
   assert.match(out, /SUCCESS: 2 rules found/);
 });
+
+test('blocking mode (mpm_worker): the stream counts as blocking while open, and its end is logged and counted', async () => {
+  const worker = await startApache({
+    storeUri: store.uri, secretFile, mpm: 'worker', pollInterval: '300ms', keepalive: '1s',
+    threadsPerChild: 16, serverLimit: 1, startServers: 1, extra,
+  });
+  try {
+    const scrapeWorker = async () => parse(await (await fetch(`${worker.url}/metrics`)).text());
+    assert.match(worker.errorLog(), /\[sse:notice\].*streams run in blocking mode \(one worker thread each/);
+    const s = await openStream(`${worker.url}/v1/meetings/p2/events`, { token });
+    assert.equal(s.status, 200);
+    await s.next((e) => e.event === 'status');
+    let m = await scrapeWorker();
+    assert.equal(m.get('mod_sse_streams_open{mode="blocking"}'), 1);
+    assert.equal(m.get('mod_sse_streams_open{mode="suspended"}'), 0);
+    s.close();
+    await waitUntil(() => fs.existsSync(path.join(worker.dir, 'access.log'))
+      && / client_gone \d+$/m.test(fs.readFileSync(path.join(worker.dir, 'access.log'), 'utf8')), 5000, 'the access-log line');
+    m = await scrapeWorker();
+    assert.equal(m.get('mod_sse_streams_open{mode="blocking"}'), 0);
+    assert.equal(closed(m, 'client_gone'), 1);
+  } finally {
+    await worker.stop();
+  }
+});
