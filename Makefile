@@ -59,6 +59,13 @@ $(BUILD)/unit/%: tests/unit/%.c $(PURE_SRC) $(wildcard mod_sse/*.h tests/unit/*.
 	$(CC) -g -O1 -std=gnu11 $(WARN) -Wno-unused-parameter $(SAN) -Imod_sse $(APR_INC) $(PC_CFLAGS) \
 	    -Itests/unit -o $@ $< $(PURE_SRC) $(PC_LIBS) -lapr-1 -lcmocka
 
+# The metrics table against real forked children; httpd's few symbols are
+# stubbed in the test.
+$(BUILD)/unit/test_metrics: tests/unit/test_metrics.c mod_sse/sse_metrics.c mod_sse/sse_metrics.h tests/unit/unit_pool.h
+	@mkdir -p $(dir $@)
+	$(CC) -g -O1 -std=gnu11 $(WARN) -Wno-unused-parameter $(SAN) -Imod_sse -I$(shell $(APXS) -q INCLUDEDIR) $(APR_INC) \
+	    -Itests/unit -o $@ $< mod_sse/sse_metrics.c -lapr-1 -lcmocka
+
 $(BUILD)/mock-store/%: tests/mock-store/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -g -O1 -std=gnu11 $(WARN) -Wno-unused-parameter $(SAN) $(shell pkg-config --cflags libmongoc-1.0) \

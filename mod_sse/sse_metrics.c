@@ -30,6 +30,8 @@ APLOG_USE_MODULE(sse);
 
 #define TABLE_KEY   "mod_sse_metrics_table"
 #define TABLE_MAGIC 0x53534d31u            /* "SSM1": layout version */
+/* A slot per cache line, so children's slots never share one. */
+#define SLOT_ALIGN  64
 /* Owner value while a child is taking the slot: not a live process. */
 #define CLAIMING    (-1)
 
@@ -38,7 +40,7 @@ typedef struct {
     apr_int64_t open_suspended;
     apr_int64_t open_blocking;
     apr_uint64_t c[SSE_C_COUNT];
-} __attribute__((aligned(64))) metrics_slot;
+} __attribute__((aligned(SLOT_ALIGN))) metrics_slot;
 
 typedef struct {
     apr_uint32_t magic;
@@ -93,14 +95,15 @@ int sse_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
      * restart and children that died but are not yet reaped. */
     nslots = (apr_uint32_t)limit * 2 + 4;
     size = sizeof(metrics_table) + nslots * sizeof(metrics_slot);
-    rv = apr_shm_create(&shm, size, NULL, keep);
+    /* APR's base address is only 8-aligned; a slot wants a cache line. */
+    rv = apr_shm_create(&shm, size + SLOT_ALIGN, NULL, keep);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "mod_sse: cannot create the metrics table (%" APR_SIZE_T_FMT
                      " bytes); metrics and status stay empty", size);
         return OK;
     }
-    table = apr_shm_baseaddr_get(shm);
+    table = (metrics_table *)APR_ALIGN((apr_uintptr_t)apr_shm_baseaddr_get(shm), SLOT_ALIGN);
     memset(table, 0, size);
     table->magic = TABLE_MAGIC;
     table->nslots = nslots;
