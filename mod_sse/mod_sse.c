@@ -2,7 +2,9 @@
  * merge, the config-time checks that make `apachectl -t` fail on a broken
  * setup), the hooks, and the handler dispatch. The work itself lives in
  * sse_stream.c (the stream), sse_rest.c (resource and health), sse_auth.c
- * (who may see what), sse_store.c (MongoDB) and the pure helpers.
+ * (who may see what), sse_store.c (MongoDB), sse_metrics.c and
+ * sse_status.c (counters, /metrics, /health/live, mod_status) and the pure
+ * helpers.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -24,7 +26,9 @@
 #include "sse_config.h"
 #include "sse_duration.h"
 #include "sse_jwt.h"
+#include "sse_metrics.h"
 #include "sse_rest.h"
+#include "sse_status.h"
 #include "sse_store.h"
 #include "sse_stream.h"
 
@@ -649,6 +653,7 @@ static int sse_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void sse_child_init(apr_pool_t *pchild, server_rec *s)
 {
     make_child_instance_id();
+    sse_metrics_child_init(pchild, s);
     sse_store_child_init(pchild, s);
     sse_stream_child_init(pchild, s);
 }
@@ -664,7 +669,9 @@ static int sse_handler(request_rec *r)
         return DECLINED;
     }
     if (!strcmp(r->handler, "sse-stream")) {
-        return sse_stream_handler(r);
+        int rv = sse_stream_handler(r);
+        sse_metrics_stream_answered(r, rv);
+        return rv;
     }
     if (!strcmp(r->handler, "sse-resource")) {
         return sse_resource_handler(r);
@@ -672,16 +679,24 @@ static int sse_handler(request_rec *r)
     if (!strcmp(r->handler, "sse-health")) {
         return sse_health_handler(r);
     }
+    if (!strcmp(r->handler, "sse-live")) {
+        return sse_live_handler(r);
+    }
+    if (!strcmp(r->handler, "sse-metrics")) {
+        return sse_metrics_handler(r);
+    }
     return DECLINED;
 }
 
 static void register_hooks(apr_pool_t *p)
 {
     ap_hook_check_config(sse_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(sse_metrics_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(sse_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(sse_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(sse_handler, NULL, NULL, APR_HOOK_MIDDLE);
     sse_async_register_hooks(p);
+    sse_status_register_hooks(p);
 }
 
 /* ------------------------------------------------------------------ */

@@ -247,7 +247,7 @@ void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
 
     sched = NULL;
     if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) != APR_SUCCESS || !async) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                      "mod_sse: child %ld: streams run in blocking mode "
                      "(one worker thread each; the MPM cannot suspend requests)",
                      (long)getpid());
@@ -276,7 +276,7 @@ void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     apr_pool_pre_cleanup_register(pchild, NULL, scheduler_stop);
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                  "mod_sse: child %ld: streams run suspended "
                  "(no worker thread between ticks; HTTP/2 streams block)",
                  (long)getpid());
@@ -409,6 +409,7 @@ static void run_tick(void *baton)
         /* Rare: a stream ending at once (graceful stop, expired token). */
         apr_sleep(e->settled - apr_time_now());
     }
+    sse_stream_finish(e->s);
     close_suspended_connection(r);
 }
 

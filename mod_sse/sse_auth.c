@@ -8,6 +8,7 @@
 
 #include "sse_auth.h"
 #include "sse_http.h"
+#include "sse_metrics.h"
 
 APLOG_USE_MODULE(sse);
 
@@ -62,6 +63,7 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
 
     if (from_header && from_query) {
         /* RFC 6750 section 2: one method per request */
+        sse_metrics_auth_failure("token sent twice");
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        "Bearer realm=\"sse\", error=\"invalid_request\", "
                        "error_description=\"token sent twice\"");
@@ -70,6 +72,7 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
         return DONE;
     }
     if (!token) {
+        sse_metrics_auth_failure(scheme_seen ? "malformed token" : NULL);
         if (scheme_seen) {
             sse_http_unauthorized(r, "malformed token");
         }
@@ -94,6 +97,7 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
     if (reason) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "mod_sse: token rejected: %s", reason);
+        sse_metrics_auth_failure(reason);
         sse_http_unauthorized(r, reason);
         return DONE;
     }

@@ -26,6 +26,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include "sse_metrics.h"
 #include "sse_store.h"
 
 APLOG_USE_MODULE(sse);
@@ -419,6 +420,7 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
         bson_destroy(&opts);
         return SSE_STORE_UNAVAILABLE;
     }
+    sse_metrics_count(SSE_M_STORE_QUERIES, 1);
     client = mongoc_client_pool_pop(sp->polls);
     coll = mongoc_client_get_collection(client, d->database, d->collection);
     cursor = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
@@ -430,6 +432,7 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
     }
     else if (mongoc_cursor_error(cursor, &err)) {
         *error = apr_pstrdup(p, err.message);
+        sse_metrics_count(SSE_M_STORE_ERRORS, 1);
         status = SSE_STORE_UNAVAILABLE;
         outage_record(sp, probe, &err);
     }
@@ -461,11 +464,13 @@ int sse_store_ping(apr_pool_t *p, server_rec *s, const char **error)
         return 0;
     }
     BSON_APPEND_INT32(&cmd, "ping", 1);
+    sse_metrics_count(SSE_M_STORE_QUERIES, 1);
     ok = mongoc_client_command_simple(client, "admin", &cmd, NULL, NULL, &err);
     mongoc_client_pool_push(sp->health, client);
     bson_destroy(&cmd);
     if (!ok) {
         *error = apr_pstrdup(p, err.message);
+        sse_metrics_count(SSE_M_STORE_ERRORS, 1);
     }
     return ok;
 }

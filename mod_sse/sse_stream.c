@@ -28,6 +28,7 @@
 #include "sse_event.h"
 #include "sse_http.h"
 #include "sse_json.h"
+#include "sse_metrics.h"
 #include "sse_store.h"
 #include "sse_stream.h"
 
@@ -54,6 +55,9 @@ struct sse_stream {
     int store_down;                 /* an error event went out for this outage */
     int have_version;
     char version[VERSION_MAX + 1];
+    int counted_suspended;          /* the open-streams gauge it counts in */
+    unsigned events;                /* events sent, for the sse_events note */
+    const char *end;                /* how it ended, for sse_end and metrics */
 };
 
 /* Per-process: set once when this child is told to stop. */
@@ -101,6 +105,19 @@ static void queue(sse_stream *s, const char *text)
                                                                 s->out->bucket_alloc));
 }
 
+/* The first reason a stream is over wins: a connectionLost whose flush
+ * fails still ended for that reason. */
+static void note_end(sse_stream *s, const char *reason)
+{
+    if (!s->end) s->end = reason;
+}
+
+static void count_event(sse_stream *s, sse_metrics_event ev)
+{
+    s->events++;
+    sse_metrics_event_sent(ev);
+}
+
 /* Sends what was queued, with a FLUSH so it reaches the socket now.
  * Returns 0 when the client is gone or the write timed out. */
 static int flush_out(sse_stream *s, apr_time_t now)
@@ -121,6 +138,7 @@ static int flush_out(sse_stream *s, apr_time_t now)
         if (now - s->stalled_since >= s->r->server->timeout) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, s->r,
                           "mod_sse: stream for %s ended: client not reading", s->id);
+            note_end(s, "write_timeout");
             c->aborted = 1;
             return 0;
         }
@@ -140,6 +158,7 @@ static int flush_out(sse_stream *s, apr_time_t now)
     if (rv != APR_SUCCESS || c->aborted) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, s->r,
                       "mod_sse: stream for %s ended: client gone or not reading", s->id);
+        note_end(s, APR_STATUS_IS_TIMEUP(rv) ? "write_timeout" : "client_gone");
         return 0;
     }
     return 1;
@@ -147,6 +166,7 @@ static int flush_out(sse_stream *s, apr_time_t now)
 
 static void queue_connection_lost(sse_stream *s, const char *reason, int reconnect)
 {
+    count_event(s, SSE_EV_CONNECTION_LOST);
     queue(s, sse_event_format(s->tick, "connectionLost", NULL,
                               apr_psprintf(s->tick, "{\"reason\":\"%s\",\"reconnect\":%s}",
                                            reason, reconnect ? "true" : "false")));
@@ -155,6 +175,7 @@ static void queue_connection_lost(sse_stream *s, const char *reason, int reconne
 static sse_step_result end_stream(sse_stream *s, const char *reason, int reconnect,
                                   apr_time_t now)
 {
+    note_end(s, reason);
     queue_connection_lost(s, reason, reconnect);
     flush_out(s, now);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, s->r,
@@ -231,6 +252,7 @@ static void queue_document(sse_stream *s, const sse_store_doc *doc)
     changed = !s->have_version || strcmp(version, s->version) != 0;
     if (changed || s->d->emit_always == 1 || s->store_down) {
         if (!json) json = sse_json_render(s->tick, doc->visible);
+        count_event(s, SSE_EV_STATUS);
         queue(s, sse_event_format(s->tick, "status", version, json));
     }
     apr_cpystrn(s->version, version, sizeof(s->version));
@@ -247,6 +269,7 @@ static void queue_store_error(sse_stream *s, const char *why)
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, s->r,
                   "mod_sse: store unavailable while streaming %s: %s", s->id, why);
     /* The driver's text (hosts, ports, server errors) stays in the log. */
+    count_event(s, SSE_EV_ERROR);
     queue(s, sse_event_format(s->tick, "error", NULL,
                               apr_psprintf(s->tick,
                                            "{\"code\":\"store_unavailable\",\"message\":"
@@ -283,6 +306,7 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
     if (client_gone(s)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, s->r,
                       "mod_sse: stream for %s ended: client disconnected", s->id);
+        note_end(s, "client_gone");
         return SSE_STEP_DONE;
     }
     if (sse_stream_server_stopping()) {
@@ -298,7 +322,10 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
     if (now >= s->next_poll) {
         sse_store_doc doc;
         const char *why = NULL;
+        apr_time_t asked = apr_time_now();
         sse_store_status st = sse_store_fetch(s->tick, s->r->server, s->d, s->id, &doc, &why);
+
+        sse_metrics_poll(apr_time_now() - asked);
 
         if (st == SSE_STORE_FOUND && sse_auth_may_see(s->d, s->claims, doc.stored)) {
             queue_document(s, &doc);
@@ -318,6 +345,7 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
     }
     if (!wrote && now - s->last_write >= keepalive) {
         queue(s, sse_event_comment(s->tick, "ping"));
+        sse_metrics_event_sent(SSE_EV_KEEPALIVE);
         wrote = 1;
     }
     if (wrote && !flush_out(s, now)) {
@@ -326,6 +354,17 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
 
     *next = next_due(s);
     return SSE_STEP_AGAIN;
+}
+
+void sse_stream_finish(sse_stream *s)
+{
+    const char *end = s->end ? s->end : "client_gone";
+
+    /* Read when the request is logged, which for a suspended stream is
+     * when its EOR bucket goes out: after this, never before. */
+    apr_table_setn(s->r->notes, "sse_end", end);
+    apr_table_setn(s->r->notes, "sse_events", apr_psprintf(s->r->pool, "%u", s->events));
+    sse_metrics_stream_closed(s->counted_suspended, end);
 }
 
 /* ------------------------------------------------------------------ */
@@ -400,7 +439,9 @@ int sse_stream_handler(request_rec *r)
         apr_pool_tag(tick, "sse_tick");
     }
 
+    now = apr_time_now();
     st = sse_store_fetch(tick, r->server, d, id, &doc, &why);
+    sse_metrics_poll(apr_time_now() - now);
     if (st == SSE_STORE_UNAVAILABLE) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "mod_sse: store unavailable, stream for %s refused: %s", id, why);
@@ -441,8 +482,11 @@ int sse_stream_handler(request_rec *r)
         apr_table_setn(r->headers_out, "Connection", "close");
     }
     r->status = HTTP_OK;
+    s->counted_suspended = async;
+    sse_metrics_stream_opened(async);
 
     queue(s, sse_event_retry(s->tick, sse_conf_retry_ms(d)));
+    count_event(s, SSE_EV_CONNECTED);
     queue(s, sse_event_format(s->tick, "connected", NULL,
              apr_psprintf(s->tick,
                           "{\"resource\":%s,\"pollInterval\":%ld,\"keepalive\":%ld,"
@@ -453,6 +497,7 @@ int sse_stream_handler(request_rec *r)
                           sse_json_string(s->tick, sse_conf_instance(s->tick, r)))));
     queue_document(s, &doc);
     if (!flush_out(s, now)) {
+        sse_stream_finish(s);
         return OK;
     }
     if (async) {
@@ -461,5 +506,6 @@ int sse_stream_handler(request_rec *r)
         return sse_async_suspend(r, s, next_due(s));
     }
     run_blocking(s);
+    sse_stream_finish(s);
     return OK;
 }

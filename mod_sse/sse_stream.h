@@ -22,6 +22,10 @@ int sse_stream_handler(request_rec *r);
 
 sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next);
 
+/* Once the step said SSE_STEP_DONE, before the request is finalized:
+ * sets the access-log notes sse_end and sse_events and counts the close. */
+void sse_stream_finish(sse_stream *s);
+
 /* The pool the next step allocates from and clears first. A suspended
  * stream borrows its worker thread's scratch pool for each tick. */
 void sse_stream_use_tick_pool(sse_stream *s, apr_pool_t *tick);
