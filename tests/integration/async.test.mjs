@@ -56,6 +56,14 @@ async function apacheWith(opts) {
 
 const modeLines = (a, mode) => a.errorLog().split('\n').filter((l) => l.includes(`streams run ${mode}`));
 
+// The parent opens the port before its children log their mode: wait for
+// every child's line rather than reading the log at once.
+async function modeLogged(a, n = 1, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  const count = () => a.errorLog().split('\n').filter((l) => /streams run (suspended|in blocking mode)/.test(l)).length;
+  while (count() < n && Date.now() < deadline) await sleep(50);
+}
+
 function threadsOf(pid) {
   try { return fs.readdirSync(`/proc/${pid}/task`).length; } catch { return 0; }
 }
@@ -103,6 +111,7 @@ function rawStream(port, path, { abortAfter } = {}) {
 
 test(`suspended mode: one child with 8 worker threads delivers a change to all of ${WIDE} streams`, async (t) => {
   const a = await apacheWith({ pollInterval: '500ms', keepalive: '5s', threadsPerChild: 8, serverLimit: 1, startServers: 1, asyncFactor: 64 });
+  await modeLogged(a);
   const [child] = a.children();
   assert.equal(modeLines(a, 'suspended').length, 1, a.errorLog());
   assert.equal(modeLines(a, 'in blocking mode').length, 0);
@@ -212,6 +221,8 @@ test('graceful restart ends every suspended stream with connectionLost shutdown 
       const connected = await again.next((e) => e.event === 'connected');
       const pid = Number(connected.json.instance.split(':')[2]);
       assert.ok(!oldChildren.includes(pid), 'served by a new child');
+      const deadline = Date.now() + 10000;
+      while (!modeLines(a, 'suspended').some((l) => l.includes(`child ${pid}:`)) && Date.now() < deadline) await sleep(50);
       assert.ok(modeLines(a, 'suspended').some((l) => l.includes(`child ${pid}:`)));
     } finally { again.close(); }
   } finally {
@@ -221,6 +232,7 @@ test('graceful restart ends every suspended stream with connectionLost shutdown 
 
 test('blocking fallback under mpm_worker: one thread per stream, changes delivered, keep-alive kept', async () => {
   const a = await apacheWith({ mpm: 'worker', pollInterval: '300ms', keepalive: '2s', threadsPerChild: 16, serverLimit: 1, startServers: 1 });
+  await modeLogged(a);
   assert.ok(modeLines(a, 'in blocking mode').length >= 1, a.errorLog());
   assert.equal(modeLines(a, 'suspended').length, 0);
   const streams = await Promise.all(Array.from({ length: 4 }, () => openStream(`${a.url}/v1/meetings/blocking/events`, { token })));
