@@ -22,6 +22,7 @@
 #include "sse_config.h"
 #include "sse_duration.h"
 #include "sse_jwt.h"
+#include "sse_limits.h"
 #include "sse_rest.h"
 #include "sse_store.h"
 #include "sse_stream.h"
@@ -34,6 +35,7 @@
 #define SSE_DEFAULT_MAX_LIFETIME  apr_time_from_sec(3600)
 #define SSE_DEFAULT_LEEWAY        apr_time_from_sec(30)
 #define SSE_DEFAULT_RETRY_MS      5000
+#define SSE_DEFAULT_MAX_PER_USER  16
 #define MIN_POLL              apr_time_from_msec(100)
 /* Keeps "started + lifetime" and friends far from overflow. */
 #define MAX_DURATION          apr_time_from_sec(366 * 24 * 3600)
@@ -82,6 +84,11 @@ long sse_conf_retry_ms(const sse_dir_conf *d)
     return d->retry_ms >= 0 ? d->retry_ms : SSE_DEFAULT_RETRY_MS;
 }
 
+int sse_conf_max_streams_per_user(const sse_dir_conf *d)
+{
+    return d->max_streams_per_user >= 0 ? d->max_streams_per_user : SSE_DEFAULT_MAX_PER_USER;
+}
+
 /* ------------------------------------------------------------------ */
 /* Config create and merge                                             */
 /* ------------------------------------------------------------------ */
@@ -96,6 +103,7 @@ static void *merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     const sse_server_conf *base = base_, *add = add_;
     sse_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
     conf->mongo_uri = add->mongo_uri ? add->mongo_uri : base->mongo_uri;
+    conf->max_streams = base->max_streams;      /* main server only */
     return conf;
 }
 
@@ -109,6 +117,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     d->leeway = SSE_UNSET;
     d->retry_ms = SSE_UNSET;
     d->emit_always = SSE_UNSET;
+    d->max_streams_per_user = SSE_UNSET;
     return d;
 }
 
@@ -140,6 +149,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(audience);
     MERGE_PTR(token_query_param);
     MERGE_PTR(cors_origins);
+    MERGE_NUM(max_streams_per_user);
     return conf;
 }
 
@@ -250,6 +260,36 @@ static const char *set_retry(cmd_parms *cmd, void *d_, const char *arg)
     }
     d->retry_ms = (long)ms;
     return NULL;
+}
+
+/* A count of streams: 0 (no limit) to a million. */
+static const char *parse_stream_count(cmd_parms *cmd, const char *arg, int *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (!*arg || *end || !apr_isdigit(*arg) || n < 0 || n > 1000000) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of streams "
+                            "(0 for no limit, up to 1000000)", cmd->cmd->name, arg);
+    }
+    *out = (int)n;
+    return NULL;
+}
+
+static const char *set_max_streams_per_user(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    return parse_stream_count(cmd, arg, &d->max_streams_per_user);
+}
+
+/* An instance-wide count has one limit: the main server's. */
+static const char *set_max_streams(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    sse_server_conf *conf = ap_get_module_config(cmd->server->module_config, &sse_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) return err;
+    return parse_stream_count(cmd, arg, &conf->max_streams);
 }
 
 static const char *set_emit(cmd_parms *cmd, void *d_, const char *arg)
@@ -537,6 +577,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_stopping(sse_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(sse_handler, NULL, NULL, APR_HOOK_MIDDLE);
     sse_async_register_hooks(p);
+    sse_limits_register_hooks(p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -600,6 +641,10 @@ static const command_rec sse_cmds[] = {
         "Also accept the token from this query parameter (off by default)"),
     AP_INIT_ITERATE("SSECORSAllowOrigin", add_cors_origin, NULL, DIR_CONF,
         "Origins allowed to read the stream and resource cross-origin"),
+    AP_INIT_TAKE1("SSEMaxStreamsPerUser", set_max_streams_per_user, NULL, DIR_CONF,
+        "Open streams per owner claim across the instance; more get 429 (default 16, 0 = off)"),
+    AP_INIT_TAKE1("SSEMaxStreams", set_max_streams, NULL, RSRC_CONF,
+        "Open streams on this instance, all children together; more get 503 (default 0 = off)"),
     { NULL }
 };
 

@@ -28,6 +28,7 @@
 #include "sse_event.h"
 #include "sse_http.h"
 #include "sse_json.h"
+#include "sse_limits.h"
 #include "sse_store.h"
 #include "sse_stream.h"
 
@@ -368,6 +369,43 @@ static const char *instance_name(apr_pool_t *p, request_rec *r)
                         (unsigned)r->connection->local_addr->port, (long)getpid());
 }
 
+/* Counts this stream against SSEMaxStreamsPerUser and SSEMaxStreams until
+ * r->pool goes, however the stream ends. Returns 0 when it is refused (and
+ * answered: 429 for the user's limit, 503 for the instance's). */
+static int reserve_stream(request_rec *r, const sse_dir_conf *d,
+                          const sse_jwt_claims *claims)
+{
+    const sse_server_conf *sc = ap_get_module_config(r->server->module_config, &sse_module);
+    const char *owner = claims->claims
+                        ? apr_table_get(claims->claims, sse_conf_owner_claim(d)) : NULL;
+    int per_user = sse_conf_max_streams_per_user(d);
+    apr_interval_time_t retry = apr_time_from_msec(sse_conf_retry_ms(d));
+
+    switch (sse_limits_reserve(r, owner, per_user, sc->max_streams)) {
+    case SSE_LIMIT_OK:
+        return 1;
+    case SSE_LIMIT_USER:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "mod_sse: stream refused: its owner has %d streams open "
+                      "(SSEMaxStreamsPerUser)", per_user);
+        sse_http_retry_later(r, HTTP_TOO_MANY_REQUESTS, retry, "too_many_streams",
+                             apr_psprintf(r->pool, "at most %d open streams per user",
+                                          per_user));
+        return 0;
+    case SSE_LIMIT_INSTANCE:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "mod_sse: stream refused: this instance has %d streams open "
+                      "(SSEMaxStreams)", sc->max_streams);
+        sse_http_retry_later(r, HTTP_SERVICE_UNAVAILABLE, retry, "too_many_streams",
+                             "this instance serves as many streams as it may; try another");
+        return 0;
+    default:
+        sse_http_retry_later(r, HTTP_SERVICE_UNAVAILABLE, retry, "unavailable",
+                             "streams cannot be counted now");
+        return 0;
+    }
+}
+
 int sse_stream_handler(request_rec *r)
 {
     const sse_dir_conf *d = ap_get_module_config(r->per_dir_config, &sse_module);
@@ -391,6 +429,9 @@ int sse_stream_handler(request_rec *r)
         return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
     }
     if (sse_auth_authenticate(r, d, claims) != OK) {
+        return OK;
+    }
+    if (!reserve_stream(r, d, claims)) {
         return OK;
     }
 
