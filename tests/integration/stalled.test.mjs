@@ -1,0 +1,172 @@
+// Stalled clients on a growing document: four clients send their request
+// and then stop reading while the document they watch grows to 8 MiB. Their
+// streams must not hold any of the child's 4 worker threads in a write
+// (plain requests keep answering at once), must hold about one document of
+// memory each (not a queue of every version), and a client that resumes
+// reading gets intact events ending with the newest version.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createParser } from 'eventsource-parser';
+import { startMockStore, startApache, mintToken, storeClient, testSecretFile } from '../lib/harness.mjs';
+import { renderSseLocation } from '../lib/apache-conf.mjs';
+
+const STALLED = 4;
+const POLL_MS = 100;
+const MiB = 1024 * 1024;
+// From small (it fits the socket buffers) to 8 MiB at once (it does not),
+// then new 8 MiB versions while the clients are stalled.
+const SIZES = [64 * 1024, MiB, 8 * MiB, 8 * MiB, 8 * MiB];
+const ids = Array.from({ length: STALLED }, (_, i) => `grow${i}`);
+const stamp = (i) => new Date(Date.UTC(2026, 10, 25, 9, 0, 0, i)).toISOString();
+const DATA = {
+  meetings_app: {
+    meetings: ids.map((id) => ({ _id: id, ownerId: 'alice', status: 'uploaded', blob: 'x', updatedAt: { $date: stamp(0) } })),
+  },
+};
+
+let store, apache, token, client;
+
+before(async () => {
+  store = await startMockStore({ data: DATA });
+  apache = await startApache({
+    storeUri: store.uri, timeout: 30, threadsPerChild: 4, serverLimit: 1, startServers: 1,
+    extra: renderSseLocation('/v6/grow/', { secretFile: testSecretFile(), resource: false, directives: `
+    SSEVersionField updatedAt
+    SSEPollInterval ${POLL_MS}ms
+    SSEKeepalive 1s` }),
+  });
+  token = await mintToken({ sub: 'alice' });
+  client = await storeClient(store.uri);
+});
+
+after(async () => {
+  await client?.close();
+  await apache?.stop();
+  await store?.stop();
+});
+
+const rssKiB = (pid) => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+
+// A plain request for a static file; resolves with how long it took.
+function timedGet(path) {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: apache.port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, ms: Date.now() - started }));
+    });
+    req.setTimeout(10000, () => req.destroy(new Error(`${path}: no answer in 10 s`)));
+    req.on('error', reject);
+  });
+}
+
+// A client that sends its request and never reads (until resume()).
+async function stalledClient(id) {
+  const sock = net.connect(apache.port, '127.0.0.1');
+  await once(sock, 'connect');
+  sock.pause();
+  sock.write(`GET /v6/grow/${id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`);
+  return sock;
+}
+
+test('stalled clients on a document growing to 8 MiB hold no worker and about one document of memory each', { timeout: 120000 }, async (t) => {
+  const [child] = apache.children();
+  assert.ok(child, 'one Apache child');
+  // Warm the child up (store pool, first stream) before the baseline.
+  for (let i = 0; i < 4; i++) assert.equal((await timedGet('/meetings.html')).status, 200);
+  const baseline = rssKiB(child);
+
+  const socks = [];
+  for (const id of ids) socks.push(await stalledClient(id));
+  const meetings = client.db('meetings_app').collection('meetings');
+
+  // Grow every document; time plain requests from the first 8 MiB version on.
+  const times = [];
+  let big;
+  const bigReached = new Promise((resolve) => { big = resolve; });
+  const grow = (async () => {
+    for (let i = 0; i < SIZES.length; i++) {
+      const blob = 'x'.repeat(SIZES[i]);
+      for (const id of ids) await meetings.updateOne({ _id: id }, { $set: { blob, updatedAt: new Date(stamp(i + 1)) } });
+      if (SIZES[i] === 8 * MiB) big();
+      await sleep(700);
+    }
+  })();
+  const plain = (async () => {
+    await bigReached;
+    await sleep(2 * POLL_MS);
+    for (let i = 0; i < 20; i++) {
+      const r = await timedGet('/meetings.html');
+      assert.equal(r.status, 200);
+      times.push(r.ms);
+      await sleep(100);
+    }
+  })();
+  await Promise.all([grow, plain]);
+  // Every stream has had time to poll the 8 MiB version and stall on it.
+  await sleep(1500);
+  const after8 = [];
+  for (let i = 0; i < 5; i++) { after8.push(rssKiB(child)); await sleep(200); }
+  const peakGrowth = Math.max(...after8) - baseline;
+  const perStream = peakGrowth / STALLED;
+  const slowest = Math.max(...times);
+  t.diagnostic(`plain requests while ${STALLED} clients stalled: slowest ${slowest} ms, median ${times.sort((a, b) => a - b)[10]} ms`);
+  t.diagnostic(`child RSS ${baseline} KiB before, ${Math.max(...after8)} KiB with ${STALLED} streams stalled on 8 MiB: `
+    + `${(perStream / 1024).toFixed(1)} MiB per stalled stream`);
+  for (const ms of times) assert.ok(ms < 1000, `a plain request took ${ms} ms (all: ${times.join(', ')})`);
+  assert.ok(perStream <= 1.5 * 8 * 1024 + 2048, `RSS grew ${(perStream / 1024).toFixed(1)} MiB per stalled stream (document 8 MiB)`);
+
+  // One client starts reading: whole events, in order, the last being the
+  // newest version (8 MiB), with no version queued twice.
+  const reader = socks[0];
+  const events = [];
+  const parser = createParser({ onEvent(ev) { events.push(ev); } });
+  let head = '', inBody = false;
+  let chunked = '';
+  reader.setEncoding('latin1');
+  reader.on('data', (d) => {
+    if (!inBody) {
+      head += d;
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      inBody = true;
+      d = head.slice(end + 4);
+    }
+    chunked += d;
+    // De-chunk what is complete.
+    for (;;) {
+      const nl = chunked.indexOf('\r\n');
+      if (nl < 0) break;
+      const size = parseInt(chunked.slice(0, nl), 16);
+      if (chunked.length < nl + 2 + size + 2) break;
+      parser.feed(chunked.slice(nl + 2, nl + 2 + size));
+      chunked = chunked.slice(nl + 2 + size + 2);
+    }
+  });
+  reader.resume();
+  const deadline = Date.now() + 20000;
+  const newest = `"${stamp(SIZES.length)}"`;
+  while (Date.now() < deadline && !events.some((e) => e.event === 'status' && JSON.parse(e.data).blob.length === 8 * MiB)) await sleep(100);
+  const statuses = events.filter((e) => e.event === 'status');
+  assert.ok(statuses.length >= 2, `statuses after resuming: ${statuses.length}`);
+  for (const e of statuses) JSON.parse(e.data);       // every event arrived whole
+  const last = JSON.parse(statuses[statuses.length - 1].data);
+  assert.equal(last.blob.length, 8 * MiB, 'the newest version arrived once the client read again');
+  const versions = statuses.map((e) => e.id);
+  assert.equal(new Set(versions).size, versions.length, `no version sent twice: ${versions.join(' ')}`);
+  t.diagnostic(`resumed client got ${statuses.length} statuses: ${statuses.map((e) => JSON.parse(e.data).blob.length).join(', ')} bytes of blob; newest ${newest}`);
+  // What the streams themselves held is what their end gives back; the
+  // rest of the growth is per worker (the store driver's reply buffers).
+  const stalledRss = Math.max(...after8);
+  for (const s of socks) s.destroy();
+  await sleep(1500);
+  const closedRss = rssKiB(child);
+  const heldPerStream = (stalledRss - closedRss) / STALLED;
+  t.diagnostic(`child RSS ${closedRss} KiB once the streams have closed: each stalled stream held ${(heldPerStream / 1024).toFixed(1)} MiB`);
+  assert.ok(heldPerStream <= 1.25 * 8 * 1024, `each stalled stream held ${(heldPerStream / 1024).toFixed(1)} MiB (document 8 MiB)`);
+});
