@@ -8,8 +8,8 @@
  * or KEY_ALL for the instance's total; a user's count is the sum of its
  * entries over the live children. Keying by pid is what makes the count
  * heal: the parent drops a child's entries when it reaps it (any exit,
- * SIGKILL included), a reservation also drops entries of pids that no
- * longer exist, and a new child drops any left under its own pid.
+ * SIGKILL included), and a reservation also drops entries of pids that
+ * no longer exist.
  *
  * Open addressing with linear probing and backward-shift deletion, all
  * under one global mutex: streams open and close rarely next to ticks.
@@ -338,12 +338,6 @@ static void limits_child_init(apr_pool_t *pchild, server_rec *s)
                      "mod_sse: child %ld cannot attach the stream limits' mutex; "
                      "its streams are refused", (long)getpid());
         table = NULL;
-        return;
-    }
-    /* A pid reused from a child that died unnoticed starts from zero. */
-    if (apr_global_mutex_lock(table_lock) == APR_SUCCESS) {
-        forget_pid(getpid());
-        apr_global_mutex_unlock(table_lock);
     }
 }
 

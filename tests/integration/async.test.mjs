@@ -45,8 +45,12 @@ after(async () => {
 });
 
 async function apacheWith(opts) {
-  const a = await startApache({ storeUri: store.uri, ...opts });
+  // Hundreds of streams with one token: no per-user limit here.
+  const a = await startApache({ storeUri: store.uri, maxStreamsPerUser: 0, ...opts });
   servers.push(a);
+  // The port opens before the children have run child_init, where each
+  // logs its execution mode: wait for the first child's line.
+  for (let i = 0; i < 60 && !/streams run (suspended|in blocking mode)/.test(a.errorLog()); i++) await sleep(50);
   return a;
 }
 

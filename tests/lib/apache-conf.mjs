@@ -19,6 +19,9 @@ export function renderApacheConf({
   locationExtra = '',
   extra = '',
   listenHost = '127.0.0.1',
+  // SSEMaxStreamsPerUser for every location (the module's default, 16, when
+  // unset); suites that open many streams with one token pass 0.
+  maxStreamsPerUser,
 }) {
   const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
   const mods = '/usr/lib/apache2/modules';
@@ -62,6 +65,7 @@ DocumentRoot "${docRoot}"
 DirectoryIndex meetings.html
 
 SSEMongoURI "${uri}"
+${maxStreamsPerUser === undefined ? '' : `SSEMaxStreamsPerUser ${maxStreamsPerUser}`}
 
 <Location "/v1/meetings/">
     Require all granted
