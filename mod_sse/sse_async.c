@@ -450,7 +450,8 @@ static void close_suspended_connection(request_rec *r)
  *
  * Our suspend_connection hook runs inside event's notify_suspend(), which
  * after the hook still writes c->sbh and cs->suspended (cs lives in
- * c->pool): event.c of 2.4.x, notify_suspend() lines 831-836, called from
+ * c->pool): server/mpm/event/event.c of httpd's 2.4.x branch (f45abec1,
+ * 2.4.63-dev), notify_suspend() lines 831-836, called from
  * process_socket() at lines 1288-1291 as its last step for a
  * CONN_STATE_SUSPENDED connection. process_socket() then returns to
  * worker_thread(), which touches nothing of the connection again and, on
@@ -470,11 +471,15 @@ static int suspender_done(suspended_stream *e, apr_time_t now)
     if (e->suspender
         && ((const volatile worker_score *)e->suspender)->status != e->suspender_status) {
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, e->r,
+                      "mod_sse: the suspending worker was seen off the connection "
+                      "%ld us after the hook",
+                      (long)(now - e->suspended_at));
         e->suspender_gone = 1;
         return 1;
     }
     if (now - e->suspended_at >= SUSPENDER_WAIT_MAX) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, e->r,
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, e->r,
                       "mod_sse: the worker that suspended this stream was never seen "
                       "idle in %d s; closing it now",
                       (int)apr_time_sec(SUSPENDER_WAIT_MAX));
@@ -492,6 +497,9 @@ static void run_tick(void *baton)
     apr_time_t next = 0;
     sse_step_result res;
 
+    /* Looked at every tick (a read), so a stream that ends later closes
+     * without waiting. */
+    suspender_done(e, apr_time_now());
     if (!e->closing) {
         apr_thread_mutex_lock(r->invoke_mtx);
         sse_stream_use_tick_pool(e->s, scratch);
@@ -589,6 +597,9 @@ static void connection_suspended(conn_rec *c, request_rec *r)
                 e->suspender = NULL;        /* nothing to tell apart: wait the bound */
             }
         }
+        ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c,
+                      "mod_sse: suspended by a worker in scoreboard status %d%s",
+                      e->suspender_status, e->suspender ? "" : " (not told apart: bounded wait)");
         e->suspended_at = apr_time_now();
         schedule(e, e->due);
     }

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startMockStore, startApache, mintToken, testSecretFile } from '../lib/harness.mjs';
+import { startMockStore, startApache, mintToken, testSecretFile, configTest, MODULE } from '../lib/harness.mjs';
 import { renderSseLocation } from '../lib/apache-conf.mjs';
 
 const PER_USER = 6;
@@ -175,10 +175,17 @@ test('per-user limit holds across both children; the instance limit answers 503;
   assertRefused(await openStream('alice', ids[0]), 429);
   t.diagnostic(`killed child ${victimPid} with ${lost} of alice's streams (+${othersOnVictim} others); `
     + `${survivors} survived elsewhere; alice reopened ${reopened.length}, then 429`);
+  // Refusals are logged without the token or the claim's value.
+  const log = apache.errorLog();
+  assert.match(log, /SSEMaxStreamsPerUser/);
+  for (const [sub, tok] of Object.entries(tokens)) {
+    assert.ok(!log.includes(tok), `the error log holds ${sub}'s token`);
+    assert.ok(!log.includes(sub), `the error log names ${sub}`);
+  }
   for (const s of [...open]) s.close();
 });
 
-test('a graceful restart keeps the count table: the limit still holds afterwards', { timeout: 60000 }, async () => {
+test('after a graceful restart the new generation adopts the count table: the limit still holds', { timeout: 60000 }, async () => {
   await sleep(POLL_MS * 3);      // the previous test's streams have been seen closed
   apache.graceful();
   await sleep(1500);
@@ -190,9 +197,8 @@ test('a graceful restart keeps the count table: the limit still holds afterwards
 });
 
 test('SSEMaxStreamsPerUser and SSEMaxStreams refuse values that are not counts', async () => {
-  const { configTest } = await import('../lib/harness.mjs');
   const base = `ServerRoot /tmp\nListen 127.0.0.1:1\nLoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n`
-    + `LoadModule sse_module ${process.cwd()}/mod_sse/mod_sse.so\nErrorLog /dev/null\nPidFile /tmp/limits-conftest.pid\n`;
+    + `LoadModule sse_module ${MODULE}\nErrorLog /dev/null\nPidFile /tmp/limits-conftest.pid\n`;
   for (const bad of ['-1', 'many', '2.5', '']) {
     const r = await configTest(`${base}<Location "/x/">\nSSEMaxStreamsPerUser "${bad}"\n</Location>\n`);
     assert.notEqual(r.code, 0);

@@ -119,7 +119,10 @@ test('stalled clients on a document growing to 8 MiB hold no worker and about on
   t.diagnostic(`child RSS ${baseline} KiB before, ${Math.max(...after8)} KiB with ${STALLED} streams stalled on 8 MiB: `
     + `${(perStream / 1024).toFixed(1)} MiB per stalled stream`);
   for (const ms of times) assert.ok(ms < 1000, `a plain request took ${ms} ms (all: ${times.join(', ')})`);
-  assert.ok(perStream <= 1.5 * 8 * 1024 + 2048, `RSS grew ${(perStream / 1024).toFixed(1)} MiB per stalled stream (document 8 MiB)`);
+  // The child's growth also holds what each of its 4 worker threads keeps
+  // from polling an 8 MiB document (the store driver's and the renderer's
+  // buffers); what the streams themselves hold is measured below.
+  assert.ok(peakGrowth <= (STALLED + 4) * 1.5 * 8 * 1024, `RSS grew ${(peakGrowth / 1024).toFixed(1)} MiB with ${STALLED} stalled streams`);
 
   // One client starts reading: whole events, in order, the last being the
   // newest version (8 MiB), with no version queued twice.
@@ -169,4 +172,20 @@ test('stalled clients on a document growing to 8 MiB hold no worker and about on
   const heldPerStream = (stalledRss - closedRss) / STALLED;
   t.diagnostic(`child RSS ${closedRss} KiB once the streams have closed: each stalled stream held ${(heldPerStream / 1024).toFixed(1)} MiB`);
   assert.ok(heldPerStream <= 1.25 * 8 * 1024, `each stalled stream held ${(heldPerStream / 1024).toFixed(1)} MiB (document 8 MiB)`);
+});
+
+test('the first write of a large document (headers and first status) holds no worker either', { timeout: 60000 }, async (t) => {
+  // The documents are 8 MiB by now: each new stream's opening write is.
+  const socks = [];
+  for (const id of ids) socks.push(await stalledClient(id));
+  await sleep(500);
+  const times = [];
+  for (let i = 0; i < 10; i++) {
+    const r = await timedGet('/meetings.html');
+    assert.equal(r.status, 200);
+    times.push(r.ms);
+  }
+  t.diagnostic(`plain requests while ${STALLED} new streams stall on their first 8 MiB status: slowest ${Math.max(...times)} ms`);
+  for (const ms of times) assert.ok(ms < 1000, `a plain request took ${ms} ms (all: ${times.join(', ')})`);
+  for (const s of socks) s.destroy();
 });
