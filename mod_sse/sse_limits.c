@@ -146,22 +146,25 @@ static int add_count(apr_uint64_t key, pid_t pid, int delta)
     return 1;
 }
 
-/* Drops every entry of a child. A backward shift can move an unvisited
- * entry into the cell just emptied, so that cell is looked at again. */
-static void forget_pid(pid_t pid)
+/* Drops every entry of a child; returns how many streams it counted. A
+ * backward shift can move an unvisited entry into the cell just emptied,
+ * so that cell is looked at again. */
+static apr_uint32_t forget_pid(pid_t pid)
 {
-    apr_uint32_t i;
+    apr_uint32_t i, streams = 0;
 
     for (i = 0; i < TABLE_SIZE; i++) {
         while (table->e[i].key != KEY_EMPTY && table->e[i].pid == (apr_int32_t)pid) {
+            if (table->e[i].key == KEY_ALL) streams += table->e[i].count;
             delete_cell(i);
         }
     }
+    return streams;
 }
 
 /* Every child with a stream open has a KEY_ALL entry: a pid there that no
  * longer exists died without the parent telling us yet. */
-static void forget_dead_children(void)
+static void forget_dead_children(server_rec *s)
 {
     apr_uint32_t i = home_of(KEY_ALL), n;
 
@@ -169,7 +172,10 @@ static void forget_dead_children(void)
         const limit_entry *e = &table->e[i];
         if (e->key == KEY_EMPTY) break;
         if (e->key == KEY_ALL && kill((pid_t)e->pid, 0) == -1 && errno == ESRCH) {
-            forget_pid((pid_t)e->pid);
+            pid_t pid = (pid_t)e->pid;
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                         "mod_sse: child %ld is gone with %u streams counted; released",
+                         (long)pid, forget_pid(pid));
             i = home_of(KEY_ALL) - 1;       /* the cluster moved: start over */
             n = (apr_uint32_t)-1;
         }
@@ -246,7 +252,7 @@ sse_limit_result sse_limits_reserve(request_rec *r, const char *user,
                       "mod_sse: cannot lock the stream count; stream refused");
         return SSE_LIMIT_UNAVAILABLE;
     }
-    forget_dead_children();
+    forget_dead_children(r->server);
     if (max_streams > 0 && total_of(KEY_ALL) >= (apr_uint64_t)max_streams) {
         result = SSE_LIMIT_INSTANCE;
     }
@@ -346,10 +352,16 @@ static void limits_child_init(apr_pool_t *pchild, server_rec *s)
 static void limits_child_status(server_rec *s, pid_t pid, ap_generation_t gen,
                                 int slot, mpm_child_status status)
 {
+    apr_uint32_t streams;
+
     if (status != MPM_CHILD_EXITED || !table || pid <= 0) return;
-    if (apr_global_mutex_lock(table_lock) == APR_SUCCESS) {
-        forget_pid(pid);
-        apr_global_mutex_unlock(table_lock);
+    if (apr_global_mutex_lock(table_lock) != APR_SUCCESS) return;
+    streams = forget_pid(pid);
+    apr_global_mutex_unlock(table_lock);
+    if (streams) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "mod_sse: child %ld exited with %u streams counted; released",
+                     (long)pid, streams);
     }
 }
 

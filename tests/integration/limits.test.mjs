@@ -173,6 +173,9 @@ test('per-user limit holds across both children; the instance limit answers 503;
     reopened.push(s);
   }
   assertRefused(await openStream('alice', ids[0]), 429);
+  const released = apache.errorLog().split('\n').find((l) => l.includes(`child ${victimPid} `) && l.includes('streams counted; released'));
+  assert.ok(released, `the parent or a reservation said it released child ${victimPid}'s counts`);
+  t.diagnostic(released.replace(/^.*mod_sse: /, ''));
   t.diagnostic(`killed child ${victimPid} with ${lost} of alice's streams (+${othersOnVictim} others); `
     + `${survivors} survived elsewhere; alice reopened ${reopened.length}, then 429`);
   // Refusals are logged without the token or the claim's value.
