@@ -9,10 +9,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser } from 'eventsource-parser';
-import { startMockStore, startApache, mintToken, storeClient, testSecretFile } from '../lib/harness.mjs';
+import { startMockStore, startApache, mintToken, storeClient, testSecretFile, freePort, tmpDir } from '../lib/harness.mjs';
 import { renderSseLocation } from '../lib/apache-conf.mjs';
 
 const STALLED = 4;
@@ -29,13 +32,33 @@ const DATA = {
   },
 };
 
-let store, apache, token, client;
+let store, apache, token, client, tlsPort;
+
+// A throwaway self-signed certificate, for the same streams behind mod_ssl.
+function tlsVhost(port) {
+  const dir = tmpDir('sse-tls-');
+  fs.chmodSync(dir, 0o755);
+  const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1',
+    '-days', '1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  fs.chmodSync(key, 0o644);
+  return `LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+Listen 127.0.0.1:${port}
+<VirtualHost 127.0.0.1:${port}>
+    SSLEngine on
+    SSLCertificateFile ${cert}
+    SSLCertificateKeyFile ${key}
+</VirtualHost>
+`;
+}
 
 before(async () => {
   store = await startMockStore({ data: DATA });
+  tlsPort = await freePort();
   apache = await startApache({
     storeUri: store.uri, timeout: 30, threadsPerChild: 4, serverLimit: 1, startServers: 1,
-    extra: renderSseLocation('/v6/grow/', { secretFile: testSecretFile(), resource: false, directives: `
+    extra: tlsVhost(tlsPort) + renderSseLocation('/v6/grow/', { secretFile: testSecretFile(), resource: false, directives: `
     SSEVersionField updatedAt
     SSEPollInterval ${POLL_MS}ms
     SSEKeepalive 1s` }),
@@ -187,5 +210,51 @@ test('the first write of a large document (headers and first status) holds no wo
   }
   t.diagnostic(`plain requests while ${STALLED} new streams stall on their first 8 MiB status: slowest ${Math.max(...times)} ms`);
   for (const ms of times) assert.ok(ms < 1000, `a plain request took ${ms} ms (all: ${times.join(', ')})`);
+  for (const s of socks) s.destroy();
+});
+
+test('behind mod_ssl too: stalled TLS clients on their first 8 MiB status hold no worker, and one that resumes reads whole events', { timeout: 60000 }, async (t) => {
+  const socks = [];
+  for (const id of ids) {
+    const sock = tls.connect({ host: '127.0.0.1', port: tlsPort, rejectUnauthorized: false });
+    await once(sock, 'secureConnect');
+    sock.pause();
+    sock.write(`GET /v6/grow/${id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`);
+    socks.push(sock);
+  }
+  await sleep(500);
+  const times = [];
+  for (let i = 0; i < 10; i++) {
+    const r = await timedGet('/meetings.html');
+    assert.equal(r.status, 200);
+    times.push(r.ms);
+  }
+  t.diagnostic(`plain requests while ${STALLED} TLS streams stall on their first 8 MiB status: slowest ${Math.max(...times)} ms`);
+  for (const ms of times) assert.ok(ms < 1000, `a plain request took ${ms} ms (all: ${times.join(', ')})`);
+
+  // Resume one: the response, de-chunked, parses into whole events and the
+  // 8 MiB status arrives intact.
+  const reader = socks[0];
+  let raw = '';
+  reader.setEncoding('latin1');
+  reader.on('data', (d) => { raw += d; });
+  reader.resume();
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline && raw.length < 8 * MiB + 4096) await sleep(100);
+  const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+  let text = '', rest = body;
+  for (;;) {
+    const nl = rest.indexOf('\r\n');
+    if (nl < 0) break;
+    const size = parseInt(rest.slice(0, nl), 16);
+    if (rest.length < nl + 2 + size + 2) break;
+    text += rest.slice(nl + 2, nl + 2 + size);
+    rest = rest.slice(nl + 2 + size + 2);
+  }
+  const events = [];
+  createParser({ onEvent(ev) { events.push(ev); } }).feed(text);
+  const status = events.find((e) => e.event === 'status');
+  assert.ok(status, `a status event arrived over TLS (${text.length} bytes de-chunked)`);
+  assert.equal(JSON.parse(status.data).blob.length, 8 * MiB);
   for (const s of socks) s.destroy();
 });
