@@ -7,7 +7,9 @@
  * (mpm_event, see sse_async.c) or ticks sse_stream_step() in a blocking
  * loop until it says the stream is over. Each tick allocates only from a
  * scratch pool that is cleared when the tick ends, so a stream's memory
- * stays flat however long it lives.
+ * stays flat however long it lives. A suspended stream never waits in a
+ * write: it writes what its socket takes and keeps the rest (at most the
+ * event in flight) for the next tick; see flush_out().
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -460,7 +462,7 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
         return SSE_STEP_DONE;
     }
 
-    *next = next_due(s);
+    *next = output_pending(s) ? now + DRAIN_RETRY : next_due(s);
     return SSE_STEP_AGAIN;
 }
 
