@@ -46,7 +46,7 @@ fs.chmodSync(moduleRoot, 0o755);
 const log = (msg) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const store = await startMockStore({ data });
 const apache = await startApache({
-  root: moduleRoot, storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '15s', logLevel: 'warn',
+  root: moduleRoot, maxStreamsPerUser: 0, storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '15s', logLevel: 'warn',
   threadsPerChild: 128, serverLimit: 20, startServers: 4, asyncFactor: 8,
   extra: 'LimitRequestFields 50\nListenBacklog 4096',
 });

@@ -27,6 +27,7 @@
 #include "sse_duration.h"
 #include "sse_jwt.h"
 #include "sse_metrics.h"
+#include "sse_limits.h"
 #include "sse_rest.h"
 #include "sse_status.h"
 #include "sse_store.h"
@@ -40,6 +41,7 @@
 #define SSE_DEFAULT_MAX_LIFETIME  apr_time_from_sec(3600)
 #define SSE_DEFAULT_LEEWAY        apr_time_from_sec(30)
 #define SSE_DEFAULT_RETRY_MS      5000
+#define SSE_DEFAULT_MAX_PER_USER  16
 #define MIN_POLL              apr_time_from_msec(100)
 /* Keeps "started + lifetime" and friends far from overflow. */
 #define MAX_DURATION          apr_time_from_sec(366 * 24 * 3600)
@@ -132,6 +134,11 @@ const char *sse_conf_instance(apr_pool_t *p, const request_rec *r)
     return apr_pstrcat(p, out, f, NULL);
 }
 
+int sse_conf_max_streams_per_user(const sse_dir_conf *d)
+{
+    return d->max_streams_per_user >= 0 ? d->max_streams_per_user : SSE_DEFAULT_MAX_PER_USER;
+}
+
 /* ------------------------------------------------------------------ */
 /* Config create and merge                                             */
 /* ------------------------------------------------------------------ */
@@ -147,6 +154,7 @@ static void *merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     sse_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
     conf->mongo_uri = add->mongo_uri ? add->mongo_uri : base->mongo_uri;
     conf->instance_name = add->instance_name ? add->instance_name : base->instance_name;
+    conf->max_streams = base->max_streams;      /* main server only */
     return conf;
 }
 
@@ -160,6 +168,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     d->leeway = SSE_UNSET;
     d->retry_ms = SSE_UNSET;
     d->emit_always = SSE_UNSET;
+    d->max_streams_per_user = SSE_UNSET;
     return d;
 }
 
@@ -192,6 +201,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(jwt_type);
     MERGE_PTR(token_query_param);
     MERGE_PTR(cors_origins);
+    MERGE_NUM(max_streams_per_user);
     return conf;
 }
 
@@ -302,6 +312,36 @@ static const char *set_retry(cmd_parms *cmd, void *d_, const char *arg)
     }
     d->retry_ms = (long)ms;
     return NULL;
+}
+
+/* A count of streams: 0 (no limit) to a million. */
+static const char *parse_stream_count(cmd_parms *cmd, const char *arg, int *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (!*arg || *end || !apr_isdigit(*arg) || n < 0 || n > 1000000) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of streams "
+                            "(0 for no limit, up to 1000000)", cmd->cmd->name, arg);
+    }
+    *out = (int)n;
+    return NULL;
+}
+
+static const char *set_max_streams_per_user(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    return parse_stream_count(cmd, arg, &d->max_streams_per_user);
+}
+
+/* An instance-wide count has one limit: the main server's. */
+static const char *set_max_streams(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    sse_server_conf *conf = ap_get_module_config(cmd->server->module_config, &sse_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) return err;
+    return parse_stream_count(cmd, arg, &conf->max_streams);
 }
 
 static const char *set_emit(cmd_parms *cmd, void *d_, const char *arg)
@@ -697,6 +737,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_handler(sse_handler, NULL, NULL, APR_HOOK_MIDDLE);
     sse_async_register_hooks(p);
     sse_status_register_hooks(p);
+    sse_limits_register_hooks(p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -767,6 +808,10 @@ static const command_rec sse_cmds[] = {
     AP_INIT_TAKE1("SSEInstanceName", set_instance_name, NULL, RSRC_CONF,
         "Name sent as instance in the connected event; %v %p %P expand to ServerName, "
         "port, child PID (default: a random id per child)"),
+    AP_INIT_TAKE1("SSEMaxStreamsPerUser", set_max_streams_per_user, NULL, DIR_CONF,
+        "Open streams per owner claim across the instance; more get 429 (default 16, 0 = off)"),
+    AP_INIT_TAKE1("SSEMaxStreams", set_max_streams, NULL, RSRC_CONF,
+        "Open streams on this instance, all children together; more get 503 (default 0 = off)"),
     { NULL }
 };
 

@@ -26,6 +26,7 @@
 #include "http_request.h"
 #include "ap_mpm.h"
 #include "mpm_common.h"
+#include "scoreboard.h"
 #include "util_filter.h"
 #include "apr_allocator.h"
 #include "apr_thread_cond.h"
@@ -63,13 +64,21 @@ struct suspended_stream {
     sse_stream *s;
     request_rec *r;
     apr_time_t due;
-    apr_time_t settled;     /* the suspending worker is done with c by then */
+    suspended_stream *overflow;     /* next on sched->overflow */
+    /* The worker that suspended the connection, and its scoreboard status
+     * while it ran our suspend hook; see suspender_done(). */
+    const worker_score *suspender;
+    unsigned char suspender_status;
+    int suspender_gone;
+    apr_time_t suspended_at;
+    int closing;                    /* the stream is over; close once allowed */
 };
 
-/* event's notify_suspend() still writes two fields of the connection after
- * our suspend_connection hook returns; a stream is never closed (its pool
- * destroyed) sooner than this after the hook, so those writes land first. */
-#define SUSPEND_SETTLE apr_time_from_msec(50)
+/* When the stream is over before the suspending worker was seen to leave
+ * the connection, it looks again this often, and gives up waiting after
+ * SUSPENDER_WAIT_MAX (see suspender_done()). */
+#define CLOSE_RECHECK apr_time_from_msec(5)
+#define SUSPENDER_WAIT_MAX apr_time_from_sec(10)
 
 /* Per-process: created in child_init, stopped by a pchild cleanup. */
 typedef struct {
@@ -78,6 +87,9 @@ typedef struct {
     apr_thread_t *thread;
     suspended_stream **heap;        /* min-heap on due, malloc'ed */
     apr_size_t len, cap;
+    /* Streams the heap could not take (out of memory) or the MPM refused:
+     * an intrusive list, so keeping one needs no memory and none is lost. */
+    suspended_stream *overflow;
     int stopping;                   /* graceful stop: everything is due now */
     int exiting;                    /* the child is going away */
 } scheduler;
@@ -136,26 +148,64 @@ static suspended_stream *heap_pop(void)
     return top;
 }
 
+/* Keeps a stream the heap could not take; the scheduler retries it. */
+static void push_overflow(suspended_stream *e)
+{
+    e->overflow = sched->overflow;
+    sched->overflow = e;
+    apr_thread_cond_signal(sched->wake);
+}
+
 /* Queues a stream for its next tick; wakes the scheduler when it is now
  * the earliest. */
 static void schedule(suspended_stream *e, apr_time_t due)
 {
-    int ok, earliest;
+    int ok;
 
     e->due = due;
     apr_thread_mutex_lock(sched->lock);
     ok = heap_push(e);
-    earliest = ok && sched->heap[0] == e;
-    if (earliest || sched->stopping) {
+    if (!ok) {
+        push_overflow(e);
+    }
+    else if (sched->heap[0] == e || sched->stopping) {
         apr_thread_cond_signal(sched->wake);
     }
     apr_thread_mutex_unlock(sched->lock);
     if (!ok) {
-        /* Out of memory for the heap: tick it now rather than lose it. */
         ap_log_rerror(APLOG_MARK, APLOG_CRIT, APR_ENOMEM, e->r,
-                      "mod_sse: scheduler heap full; ticking stream at once");
-        ap_mpm_register_timed_callback(0, run_callback, e);
+                      "mod_sse: out of memory for the scheduler heap; "
+                      "the stream waits on the overflow list");
     }
+}
+
+/* Scheduler thread, lock held: moves the overflow list into the heap, or,
+ * where the heap still cannot grow, hands each stream to the MPM now.
+ * What neither takes stays listed for the next round. Returns how many
+ * streams are still listed. */
+static int drain_overflow(server_rec *s)
+{
+    suspended_stream *e = sched->overflow, *keep = NULL;
+    int left = 0;
+
+    sched->overflow = NULL;
+    while (e) {
+        suspended_stream *next = e->overflow;
+        if (!heap_push(e)) {
+            apr_status_t rv = ap_mpm_register_timed_callback(0, run_callback, e);
+            if (rv != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                             "mod_sse: neither the heap nor the MPM takes a stream; "
+                             "retrying in %d ms", (int)apr_time_as_msec(REGISTER_RETRY));
+                e->overflow = keep;
+                keep = e;
+                left++;
+            }
+        }
+        e = next;
+    }
+    sched->overflow = keep;
+    return left;
 }
 
 /* ------------------------------------------------------------------ */
@@ -172,7 +222,11 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
     apr_thread_mutex_lock(sched->lock);
     while (!sched->exiting) {
         apr_time_t now = apr_time_now(), wake_at;
-        int i, n = 0;
+        int i, n = 0, overflowing = 0;
+
+        if (sched->overflow) {
+            overflowing = drain_overflow(s);
+        }
 
         /* A stream no worker took within COALESCE of its deadline goes to
          * the MPM, a few at a time; on a graceful stop, everything now. */
@@ -193,10 +247,13 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
                 apr_status_t rv = ap_mpm_register_timed_callback(0, run_callback, due[i]);
                 if (rv != APR_SUCCESS) {
                     ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                                 "mod_sse: the MPM refused a timed callback; retrying");
+                                 "mod_sse: the MPM refused a timed callback; retrying "
+                                 "in %d ms", (int)apr_time_as_msec(REGISTER_RETRY));
                     apr_thread_mutex_lock(sched->lock);
                     due[i]->due = now + REGISTER_RETRY;
-                    heap_push(due[i]);
+                    if (!heap_push(due[i])) {
+                        push_overflow(due[i]);
+                    }
                     apr_thread_mutex_unlock(sched->lock);
                 }
             }
@@ -205,12 +262,13 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
             apr_thread_mutex_lock(sched->lock);
             continue;
         }
-        if (!sched->len) {
+        if (!sched->len && !overflowing) {
             apr_thread_cond_wait(sched->wake, sched->lock);
             continue;
         }
-        wake_at = sched->heap[0]->due + COALESCE;
+        wake_at = sched->len ? sched->heap[0]->due + COALESCE : now + REGISTER_RETRY;
         if (wake_at < quiet_until) wake_at = quiet_until;
+        if (overflowing && wake_at > now + REGISTER_RETRY) wake_at = now + REGISTER_RETRY;
         apr_thread_cond_timedwait(sched->wake, sched->lock, wake_at > now ? wake_at - now : 0);
     }
     apr_thread_mutex_unlock(sched->lock);
@@ -387,6 +445,50 @@ static void close_suspended_connection(request_rec *r)
 /* The tick                                                            */
 /* ------------------------------------------------------------------ */
 
+/* 1 once the worker that suspended this connection is done with it, so
+ * its pool may go.
+ *
+ * Our suspend_connection hook runs inside event's notify_suspend(), which
+ * after the hook still writes c->sbh and cs->suspended (cs lives in
+ * c->pool): server/mpm/event/event.c of httpd's 2.4.x branch (f45abec1,
+ * 2.4.63-dev), notify_suspend() lines 831-836, called from
+ * process_socket() at lines 1288-1291 as its last step for a
+ * CONN_STATE_SUSPENDED connection. process_socket() then returns to
+ * worker_thread(), which touches nothing of the connection again and, on
+ * its way back to the queue, calls ap_queue_info_set_idle() (atomic
+ * operations: a full barrier) and then sets its own scoreboard status to
+ * SERVER_READY or SERVER_GRACEFUL (lines 2178-2199). While the handler ran
+ * (and so in our hook) that status was SERVER_BUSY_WRITE (http_core.c
+ * line 154). So once the status differs from the one seen in the hook,
+ * event's writes are done: an ordering, not a timing guess. The status
+ * may go back to SERVER_BUSY_WRITE for another request before we look;
+ * that only makes us look again, and after SUSPENDER_WAIT_MAX of never
+ * catching it elsewhere (a worker that is always busy writing at the
+ * instants we look, far past the few instructions left) we close. */
+static int suspender_done(suspended_stream *e, apr_time_t now)
+{
+    if (e->suspender_gone) return 1;
+    if (e->suspender
+        && ((const volatile worker_score *)e->suspender)->status != e->suspender_status) {
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, e->r,
+                      "mod_sse: the suspending worker was seen off the connection "
+                      "%ld us after the hook",
+                      (long)(now - e->suspended_at));
+        e->suspender_gone = 1;
+        return 1;
+    }
+    if (now - e->suspended_at >= SUSPENDER_WAIT_MAX) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, e->r,
+                      "mod_sse: the worker that suspended this stream was never seen "
+                      "idle in %d s; closing it now",
+                      (int)apr_time_sec(SUSPENDER_WAIT_MAX));
+        e->suspender_gone = 1;
+        return 1;
+    }
+    return 0;
+}
+
 static void run_tick(void *baton)
 {
     suspended_stream *e = baton;
@@ -395,19 +497,26 @@ static void run_tick(void *baton)
     apr_time_t next = 0;
     sse_step_result res;
 
-    apr_thread_mutex_lock(r->invoke_mtx);
-    sse_stream_use_tick_pool(e->s, scratch);
-    res = sse_stream_step(e->s, apr_time_now(), &next);
-    apr_pool_clear(scratch);
-    if (res == SSE_STEP_AGAIN) {
-        schedule(e, next);
+    /* Looked at every tick (a read), so a stream that ends later closes
+     * without waiting. */
+    suspender_done(e, apr_time_now());
+    if (!e->closing) {
+        apr_thread_mutex_lock(r->invoke_mtx);
+        sse_stream_use_tick_pool(e->s, scratch);
+        res = sse_stream_step(e->s, apr_time_now(), &next);
+        apr_pool_clear(scratch);
+        if (res == SSE_STEP_AGAIN) {
+            schedule(e, next);
+            apr_thread_mutex_unlock(r->invoke_mtx);
+            return;
+        }
         apr_thread_mutex_unlock(r->invoke_mtx);
-        return;
+        e->closing = 1;
     }
-    apr_thread_mutex_unlock(r->invoke_mtx);
-    if (apr_time_now() < e->settled) {
-        /* Rare: a stream ending at once (graceful stop, expired token). */
-        apr_sleep(e->settled - apr_time_now());
+    if (!suspender_done(e, apr_time_now())) {
+        /* Rare: a stream over at once (graceful stop, expired token). */
+        schedule(e, apr_time_now() + CLOSE_RECHECK);
+        return;
     }
     sse_stream_finish(e->s);
     close_suspended_connection(r);
@@ -446,10 +555,10 @@ int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
     apr_allocator_t *allocator;
     apr_bucket_brigade *in;
 
+    memset(e, 0, sizeof(*e));
     e->s = s;
     e->r = r;
     e->due = next;
-    e->settled = 0;
     /* event gives each connection its own allocator, which keeps freed
      * blocks for reuse (MaxMemFree). A suspended stream allocates nothing
      * more from it, so a kept block would cost every stream 8 KB for its
@@ -480,7 +589,19 @@ static void connection_suspended(conn_rec *c, request_rec *r)
 
     if (e && sched) {
         ap_set_module_config(c->conn_config, &sse_module, NULL);
-        e->settled = apr_time_now() + SUSPEND_SETTLE;
+        /* Who is suspending us, and what its status says meanwhile: the
+         * handshake suspender_done() waits for before closing. */
+        e->suspender = c->sbh ? ap_get_scoreboard_worker(c->sbh) : NULL;
+        if (e->suspender) {
+            e->suspender_status = e->suspender->status;
+            if (e->suspender_status == SERVER_READY || e->suspender_status == SERVER_GRACEFUL) {
+                e->suspender = NULL;        /* nothing to tell apart: wait the bound */
+            }
+        }
+        ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c,
+                      "mod_sse: suspended by a worker in scoreboard status %d%s",
+                      e->suspender_status, e->suspender ? "" : " (not told apart: bounded wait)");
+        e->suspended_at = apr_time_now();
         schedule(e, e->due);
     }
 }

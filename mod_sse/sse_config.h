@@ -27,6 +27,7 @@ typedef enum {
 typedef struct {
     const char *mongo_uri;
     const char *instance_name;      /* SSEInstanceName; NULL = opaque child id */
+    int max_streams;                /* SSEMaxStreams, main server only; 0 = off */
 } sse_server_conf;
 
 typedef struct {
@@ -51,6 +52,7 @@ typedef struct {
     const char *jwt_type;           /* SSEJWTType: required header typ */
     const char *token_query_param;
     apr_array_header_t *cors_origins;   /* const char * */
+    int max_streams_per_user;       /* or SSE_UNSET; 0 = off */
 } sse_dir_conf;
 
 /* The effective values, with defaults applied where a directive was unset. */
@@ -62,6 +64,7 @@ apr_interval_time_t sse_conf_keepalive(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_max_lifetime(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_leeway(const sse_dir_conf *d);
 long sse_conf_retry_ms(const sse_dir_conf *d);
+int sse_conf_max_streams_per_user(const sse_dir_conf *d);
 
 /* What the `connected` event names as `instance`: SSEInstanceName with %v
  * (ServerName), %p (local port) and %P (child PID) expanded, or by default

@@ -50,14 +50,21 @@ int sse_http_method_not_allowed(request_rec *r, const char *allow)
                                apr_psprintf(r->pool, "use %s", allow));
 }
 
-int sse_http_unavailable(request_rec *r, apr_interval_time_t retry_after,
-                         const char *message)
+int sse_http_retry_later(request_rec *r, int status, apr_interval_time_t retry_after,
+                         const char *code, const char *message)
 {
     apr_time_t secs = (retry_after + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC;
     if (secs < 1) secs = 1;
     apr_table_setn(r->err_headers_out, "Retry-After",
                    apr_psprintf(r->pool, "%" APR_TIME_T_FMT, secs));
-    return sse_http_json_error(r, HTTP_SERVICE_UNAVAILABLE, "store_unavailable", message);
+    return sse_http_json_error(r, status, code, message);
+}
+
+int sse_http_unavailable(request_rec *r, apr_interval_time_t retry_after,
+                         const char *message)
+{
+    return sse_http_retry_later(r, HTTP_SERVICE_UNAVAILABLE, retry_after,
+                                "store_unavailable", message);
 }
 
 int sse_http_cors(request_rec *r, const sse_dir_conf *d, const char *methods)

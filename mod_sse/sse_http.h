@@ -21,7 +21,12 @@ int sse_http_unauthorized(request_rec *r, const char *reason);
 /* 405 with Allow; returns OK. */
 int sse_http_method_not_allowed(request_rec *r, const char *allow);
 
-/* 503 with Retry-After (whole seconds, at least 1); returns OK. */
+/* `status` (429, 503) with Retry-After (whole seconds, at least 1) and
+ * {"error": code, "message": message}; returns OK. */
+int sse_http_retry_later(request_rec *r, int status, apr_interval_time_t retry_after,
+                         const char *code, const char *message);
+
+/* 503 store_unavailable with Retry-After; returns OK. */
 int sse_http_unavailable(request_rec *r, apr_interval_time_t retry_after,
                          const char *message);
 

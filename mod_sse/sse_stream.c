@@ -7,7 +7,9 @@
  * (mpm_event, see sse_async.c) or ticks sse_stream_step() in a blocking
  * loop until it says the stream is over. Each tick allocates only from a
  * scratch pool that is cleared when the tick ends, so a stream's memory
- * stays flat however long it lives.
+ * stays flat however long it lives. A suspended stream never waits in a
+ * write: it writes what its socket takes and keeps the rest (at most the
+ * event in flight) for the next tick; see flush_out().
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -21,6 +23,12 @@
 
 #include <string.h>
 #include <unistd.h>
+#include <malloc.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
 
 #include "sse_async.h"
 #include "sse_auth.h"
@@ -29,6 +37,7 @@
 #include "sse_http.h"
 #include "sse_json.h"
 #include "sse_metrics.h"
+#include "sse_limits.h"
 #include "sse_store.h"
 #include "sse_stream.h"
 
@@ -37,6 +46,15 @@ APLOG_USE_MODULE(sse);
 #define VERSION_MAX 256
 /* How often a sleeping blocking stream looks at the stop flag and socket. */
 #define BLOCKING_NAP apr_time_from_msec(200)
+/* A suspended stream with bytes its client has not taken looks again this
+ * soon, and writes at most this much per pass down the filters. The margin
+ * leaves room for chunk and TLS framing in what the socket is said to take. */
+#define DRAIN_RETRY apr_time_from_msec(25)
+#define WRITE_SLICE_MAX (1024 * 1024)
+#define WRITE_MARGIN 1024
+#define SMALL_WRITE 2048
+/* Blocks at least this large are mapped, and unmapped when freed. */
+#define LARGE_BLOCK (256 * 1024)
 
 struct sse_stream {
     request_rec *r;
@@ -48,10 +66,11 @@ struct sse_stream {
     apr_time_t next_poll;
     apr_time_t last_write;
     apr_pool_t *tick;               /* cleared at every step */
-    apr_bucket_brigade *out;
+    apr_bucket_brigade *out;        /* this tick's events, in s->tick */
     apr_bucket_brigade *in;
-    apr_time_t stalled_since;       /* suspended: no room in the socket since */
-    int suspended;                  /* ticks share a few workers: never block in a write */
+    apr_bucket_brigade *unsent;     /* suspended: bytes the socket has not taken; else NULL */
+    apr_bucket_brigade *slice;      /* suspended: the part of them being written */
+    apr_time_t last_progress;       /* suspended: when the client last took bytes */
     int store_down;                 /* an error event went out for this outage */
     int have_version;
     char version[VERSION_MAX + 1];
@@ -84,6 +103,15 @@ int sse_stream_server_stopping(void)
 void sse_stream_child_init(apr_pool_t *pchild, server_rec *s)
 {
     child_is_stopping = 0;
+#ifdef M_MMAP_THRESHOLD
+    /* A poll of a large document makes a few transient copies of it (BSON,
+     * JSON, the event). glibc's default threshold rises to the size of the
+     * largest block freed, after which such copies come from the worker
+     * threads' heaps and stay there once freed: RSS would grow by several
+     * documents per worker. A fixed threshold gives every large block back
+     * to the system when it is freed. */
+    mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK);
+#endif
     sse_async_child_init(pchild, s);
 }
 
@@ -118,48 +146,142 @@ static void count_event(sse_stream *s, sse_metrics_event ev)
     sse_metrics_event_sent(ev);
 }
 
-/* Sends what was queued, with a FLUSH so it reaches the socket now.
- * Returns 0 when the client is gone or the write timed out. */
+/* 1 while a suspended stream has bytes its client has not taken yet. */
+static int output_pending(const sse_stream *s)
+{
+    return s->unsent && !APR_BRIGADE_EMPTY(s->unsent);
+}
+
+/* Bytes the socket's send buffer takes now without waiting, or 0. Linux
+ * reports the buffer as twice the data it holds (the rest is for the
+ * kernel's bookkeeping); half of it less what is queued is a safe floor. */
+static apr_size_t socket_room(conn_rec *c, apr_off_t want)
+{
+    apr_socket_t *sock = ap_get_conn_socket(c);
+    apr_os_sock_t fd;
+    int sndbuf = 0, queued = 0;
+    socklen_t len = sizeof(sndbuf);
+
+    if (!sock || apr_os_sock_get(&fd, sock) != APR_SUCCESS) return 0;
+#ifdef SIOCOUTQ
+    if (ioctl(fd, SIOCOUTQ, &queued) != 0) return 0;
+    /* The common tick: a small event into an empty buffer, which holds at
+     * least 2304 bytes of data (Linux's smallest SO_SNDBUF, halved). */
+    if (queued == 0 && want >= 0 && want <= SMALL_WRITE) return (apr_size_t)want;
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0) return 0;
+    sndbuf = sndbuf / 2 - queued;
+    /* Chunk and TLS record framing (under 1%) must fit too. */
+    sndbuf -= sndbuf / 64 + WRITE_MARGIN;
+    return sndbuf > 0 ? (apr_size_t)sndbuf : 0;
+#else
+    return sse_async_socket_has_room(c) ? WRITE_MARGIN : 0;
+#endif
+}
+
+/* A suspended stream writes only what the socket takes, never waiting: a
+ * slice no larger than the room the send buffer has, with a FLUSH so every
+ * filter (mod_ssl's coalescing one too) passes it on, while the socket's
+ * timeout is 0, so a slice that does not fit after all ends the connection
+ * rather than holding the worker. What does not fit stays in s->unsent, in
+ * order, for the next tick. */
+static apr_status_t write_what_fits(sse_stream *s, int *progress)
+{
+    conn_rec *c = s->r->connection;
+    apr_socket_t *sock = ap_get_conn_socket(c);
+    apr_interval_time_t timeout;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!sock) return APR_ENOTSOCK;
+    apr_socket_timeout_get(sock, &timeout);
+    apr_socket_timeout_set(sock, 0);
+    while (!APR_BRIGADE_EMPTY(s->unsent) && rv == APR_SUCCESS) {
+        apr_off_t want = -1;
+        apr_size_t room, n = 0;
+
+        apr_brigade_length(s->unsent, 0, &want);
+        if (want == 0) {
+            apr_brigade_cleanup(s->unsent);     /* nothing but empty buckets */
+            break;
+        }
+        room = socket_room(c, want);
+
+        if (room > WRITE_SLICE_MAX) room = WRITE_SLICE_MAX;
+        if (room == 0) break;
+        while (!APR_BRIGADE_EMPTY(s->unsent) && n < room) {
+            apr_bucket *b = APR_BRIGADE_FIRST(s->unsent);
+            if (b->length > room - n) {
+                apr_bucket_split(b, room - n);
+            }
+            n += b->length;
+            APR_BUCKET_REMOVE(b);
+            APR_BRIGADE_INSERT_TAIL(s->slice, b);
+        }
+        APR_BRIGADE_INSERT_TAIL(s->slice, apr_bucket_flush_create(c->bucket_alloc));
+        rv = ap_pass_brigade(s->r->output_filters, s->slice);
+        apr_brigade_cleanup(s->slice);
+        if (rv == APR_SUCCESS && c->aborted) rv = APR_ECONNABORTED;
+        if (rv == APR_SUCCESS) *progress = 1;
+    }
+    apr_socket_timeout_set(sock, timeout);
+    return rv;
+}
+
+/* Sends what was queued. A blocking stream writes it all with a FLUSH (its
+ * thread is its own; the core gives up after Timeout). A suspended one
+ * writes what fits and keeps the rest: copied out of s->tick, at most the
+ * event in flight, since nothing new is queued until it has gone (see
+ * sse_stream_step). A client that takes nothing for Timeout is dropped.
+ * Returns 0 when the client is gone or dropped. */
 static int flush_out(sse_stream *s, apr_time_t now)
 {
     conn_rec *c = s->r->connection;
     apr_bucket *b;
     apr_status_t rv;
 
-    /* A suspended stream whose client stopped reading must not hold one
-     * of the few workers in a blocking write: while its socket has no
-     * room the events wait in s->out for the next tick, and after the
-     * server's Timeout the client is dropped. */
-    if (s->suspended && !sse_async_socket_has_room(c)) {
-        s->last_write = now;        /* no keep-alive retries every tick */
-        if (!s->stalled_since) {
-            s->stalled_since = now;
-        }
-        if (now - s->stalled_since >= s->r->server->timeout) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, s->r,
-                          "mod_sse: stream for %s ended: client not reading", s->id);
-            note_end(s, "write_timeout");
-            c->aborted = 1;
+    s->last_write = now;
+    if (!s->unsent) {
+        APR_BRIGADE_INSERT_TAIL(s->out, apr_bucket_flush_create(c->bucket_alloc));
+        rv = ap_pass_brigade(s->r->output_filters, s->out);
+        apr_brigade_cleanup(s->out);
+        if (rv != APR_SUCCESS || c->aborted) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, s->r,
+                          "mod_sse: stream for %s ended: client gone or not reading", s->id);
+            note_end(s, APR_STATUS_IS_TIMEUP(rv) ? "write_timeout" : "client_gone");
             return 0;
-        }
-        /* Kept past this tick: copy out of s->tick. */
-        for (b = APR_BRIGADE_FIRST(s->out); b != APR_BRIGADE_SENTINEL(s->out);
-             b = APR_BUCKET_NEXT(b)) {
-            apr_bucket_setaside(b, s->r->pool);
         }
         return 1;
     }
-    s->stalled_since = 0;
 
-    APR_BRIGADE_INSERT_TAIL(s->out, apr_bucket_flush_create(c->bucket_alloc));
-    rv = ap_pass_brigade(s->r->output_filters, s->out);
-    apr_brigade_cleanup(s->out);
-    s->last_write = now;
-    if (rv != APR_SUCCESS || c->aborted) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, s->r,
-                      "mod_sse: stream for %s ended: client gone or not reading", s->id);
-        note_end(s, APR_STATUS_IS_TIMEUP(rv) ? "write_timeout" : "client_gone");
+    APR_BRIGADE_CONCAT(s->unsent, s->out);
+    if (!APR_BRIGADE_EMPTY(s->unsent)) {
+        int progress = 0;
+
+        rv = write_what_fits(s, &progress);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, s->r,
+                          "mod_sse: stream for %s ended: client gone", s->id);
+            note_end(s, "client_gone");
+            c->aborted = 1;
+            return 0;
+        }
+        if (progress) s->last_progress = now;
+    }
+    if (!output_pending(s)) {
+        s->last_progress = now;
+        return 1;
+    }
+    if (now - s->last_progress >= s->r->server->timeout) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, s->r,
+                      "mod_sse: stream for %s ended: client not reading", s->id);
+        note_end(s, "write_timeout");
+        c->aborted = 1;
         return 0;
+    }
+    /* Kept past this tick: transient buckets become heap copies of just
+     * their unsent part; heap buckets stay as they are. */
+    for (b = APR_BRIGADE_FIRST(s->unsent); b != APR_BRIGADE_SENTINEL(s->unsent);
+         b = APR_BUCKET_NEXT(b)) {
+        apr_bucket_setaside(b, s->r->pool);
     }
     return 1;
 }
@@ -177,7 +299,10 @@ static sse_step_result end_stream(sse_stream *s, const char *reason, int reconne
 {
     note_end(s, reason);
     queue_connection_lost(s, reason, reconnect);
-    flush_out(s, now);
+    if (flush_out(s, now) && output_pending(s)) {
+        /* Closing must not wait for a client that is behind. */
+        s->r->connection->aborted = 1;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, s->r,
                   "mod_sse: stream for %s ended: %s", s->id, reason);
     return SSE_STEP_DONE;
@@ -319,6 +444,20 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
         return end_stream(s, "token_expired", 0, now);
     }
 
+    /* A client behind on its reading gets nothing new until it has taken
+     * what is in flight: no poll, no keep-alive. Once it has, the poll that
+     * is due by then sends the newest state, so a stalled stream holds one
+     * document at most and never a queue of them. */
+    if (output_pending(s)) {
+        if (!flush_out(s, now)) {
+            return SSE_STEP_DONE;
+        }
+        if (output_pending(s)) {
+            *next = now + DRAIN_RETRY;
+            return SSE_STEP_AGAIN;
+        }
+    }
+
     if (now >= s->next_poll) {
         sse_store_doc doc;
         const char *why = NULL;
@@ -352,7 +491,7 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
         return SSE_STEP_DONE;
     }
 
-    *next = next_due(s);
+    *next = output_pending(s) ? now + DRAIN_RETRY : next_due(s);
     return SSE_STEP_AGAIN;
 }
 
@@ -401,6 +540,42 @@ static apr_interval_time_t first_poll_jitter(const sse_dir_conf *d, apr_time_t n
     return half ? (apr_interval_time_t)(state % half) : 0;
 }
 
+/* Counts this stream against SSEMaxStreamsPerUser and SSEMaxStreams until
+ * r->pool goes, however the stream ends. Returns 0 when it is refused (and
+ * answered: 429 for the user's limit, 503 for the instance's). */
+static int reserve_stream(request_rec *r, const sse_dir_conf *d,
+                          const sse_jwt_claims *claims)
+{
+    const sse_server_conf *sc = ap_get_module_config(r->server->module_config, &sse_module);
+    const char *owner = sse_jwt_claim_text(r->pool, claims, sse_conf_owner_claim(d));
+    int per_user = sse_conf_max_streams_per_user(d);
+    apr_interval_time_t retry = apr_time_from_msec(sse_conf_retry_ms(d));
+
+    switch (sse_limits_reserve(r, owner, per_user, sc->max_streams)) {
+    case SSE_LIMIT_OK:
+        return 1;
+    case SSE_LIMIT_USER:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "mod_sse: stream refused: its owner has %d streams open "
+                      "(SSEMaxStreamsPerUser)", per_user);
+        sse_http_retry_later(r, HTTP_TOO_MANY_REQUESTS, retry, "too_many_streams",
+                             apr_psprintf(r->pool, "at most %d open streams per user",
+                                          per_user));
+        return 0;
+    case SSE_LIMIT_INSTANCE:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "mod_sse: stream refused: this instance has %d streams open "
+                      "(SSEMaxStreams)", sc->max_streams);
+        sse_http_retry_later(r, HTTP_SERVICE_UNAVAILABLE, retry, "too_many_streams",
+                             "this instance serves as many streams as it may; try another");
+        return 0;
+    default:
+        sse_http_retry_later(r, HTTP_SERVICE_UNAVAILABLE, retry, "unavailable",
+                             "streams cannot be counted now");
+        return 0;
+    }
+}
+
 int sse_stream_handler(request_rec *r)
 {
     const sse_dir_conf *d = ap_get_module_config(r->per_dir_config, &sse_module);
@@ -424,6 +599,9 @@ int sse_stream_handler(request_rec *r)
         return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
     }
     if (sse_auth_authenticate(r, d, claims) != OK) {
+        return OK;
+    }
+    if (!reserve_stream(r, d, claims)) {
         return OK;
     }
 
@@ -464,6 +642,11 @@ int sse_stream_handler(request_rec *r)
     s->out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     s->in = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     s->tick = tick;
+    if (async) {
+        s->unsent = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+        s->slice = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+        s->last_progress = now;
+    }
 
     last_id = sse_event_last_id(apr_table_get(r->headers_in, "Last-Event-ID"));
     if (last_id) {
@@ -502,8 +685,7 @@ int sse_stream_handler(request_rec *r)
     }
     if (async) {
         apr_pool_clear(tick);
-        s->suspended = 1;
-        return sse_async_suspend(r, s, next_due(s));
+        return sse_async_suspend(r, s, output_pending(s) ? now + DRAIN_RETRY : next_due(s));
     }
     run_blocking(s);
     sse_stream_finish(s);

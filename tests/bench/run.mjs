@@ -202,7 +202,7 @@ async function apacheMode(name, streams, opts) {
   if (!streams) return;
   const apache = await startApache({
     storeUri: store.uri, secretFile, pollInterval: interval, keepalive: '15s', maxLifetime: '0',
-    logLevel: 'warn', timeout: 60, ...opts,
+    logLevel: 'warn', timeout: 60, maxStreamsPerUser: 0, ...opts,
   });
   try {
     const serverPids = () => [apache.pid, ...childPids(apache.pid)];

@@ -49,8 +49,12 @@ after(async () => {
 const INSTANCE_NAME = 'SSEInstanceName %v:%p:%P';
 
 async function apacheWith(opts) {
-  const a = await startApache({ storeUri: store.uri, extra: INSTANCE_NAME, ...opts });
+  // Hundreds of streams with one token: no per-user limit here.
+  const a = await startApache({ storeUri: store.uri, extra: INSTANCE_NAME, maxStreamsPerUser: 0, ...opts });
   servers.push(a);
+  // The port opens before the children have run child_init, where each
+  // logs its execution mode: wait for the first child's line.
+  for (let i = 0; i < 60 && !/streams run (suspended|in blocking mode)/.test(a.errorLog()); i++) await sleep(50);
   return a;
 }
 

@@ -39,7 +39,7 @@ before(async () => {
   store = await startMockStore({ data: DATA });
   // Enough workers that one instance can carry all 200 streams whichever
   // execution mode the module runs in.
-  const apacheOpts = { storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '2s', startServers: 4, serverLimit: 4, threadsPerChild: 64, extra: INSTANCE_NAME };
+  const apacheOpts = { maxStreamsPerUser: 0, storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '2s', startServers: 4, serverLimit: 4, threadsPerChild: 64, extra: INSTANCE_NAME };
   [a, b] = await Promise.all([startApache(apacheOpts), startApache(apacheOpts)]);
   lb = await startHaproxy({ backends: [{ name: 'a', port: a.port }, { name: 'b', port: b.port }], checkMs: 300 });
   mongo = await storeClient(store.uri);

@@ -24,7 +24,9 @@ let clients = [];
 
 before(async () => {
   store = await startMockStore({ data: DATA });
-  apache = await startApache({ storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '1s',
+  // Old and new generations' streams of one token overlap while clients
+  // reconnect: no per-user limit here (tests/integration/limits.test.mjs).
+  apache = await startApache({ storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '1s', maxStreamsPerUser: 0,
     // The test tells the generations apart by the PID in `instance`.
     extra: 'SSEInstanceName %v:%p:%P' });
   token = await mintToken({ sub: 'alice' });

@@ -27,7 +27,7 @@ let store, apache, token;
 before(async () => {
   store = await startMockStore({ data: DATA });
   apache = await startApache({
-    storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '1s', startServers: 2,
+    storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '1s', startServers: 2, maxStreamsPerUser: 0,
     extra: renderSseLocation('/v3/always/', { secretFile: testSecretFile(), resource: false, directives: `
     SSEVersionField updatedAt
     SSEPollInterval ${ALWAYS_MS}ms

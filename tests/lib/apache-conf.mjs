@@ -22,6 +22,9 @@ export function renderApacheConf({
   // Overrides conf/sse.conf's RequestReadTimeout (e.g. a short header
   // timeout for the slow-headers test); null keeps the shipped value.
   requestReadTimeout = null,
+  // SSEMaxStreamsPerUser for every location (the module's default, 16, when
+  // unset); suites that open many streams with one token pass 0.
+  maxStreamsPerUser,
 }) {
   const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
   const mods = '/usr/lib/apache2/modules';
@@ -69,6 +72,7 @@ DocumentRoot "${docRoot}"
 DirectoryIndex meetings.html
 
 SSEMongoURI "${uri}"
+${maxStreamsPerUser === undefined ? '' : `SSEMaxStreamsPerUser ${maxStreamsPerUser}`}
 
 <Location "/v1/meetings/">
     Require all granted
