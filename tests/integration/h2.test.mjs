@@ -133,7 +133,7 @@ test(`h2: ${MANY} streams on one connection all receive every change`, async (t)
     // in its queue (short requests too), and resets halve it. Streams never
     // complete, so short requests made before the streams open, as a page
     // load makes them, are what raise it.
-    const SHORT = 10;
+    const SHORT = 14;
     for (let i = 0; i < SHORT; i++) {
       const r = await h2Get(session, '/v1/meetings/many', { authorization: `Bearer ${token}` });
       assert.equal(r.status, 200);
@@ -175,6 +175,36 @@ test('h2: on a fresh connection mod_http2 runs 6 streams at once and queues the 
   } finally {
     for (const s of streams) s.close();
     session.close();
+  }
+});
+
+test('h2: each connection with an open stream holds one MPM worker thread: ThreadsPerChild 4 serves 4 such connections', async (t) => {
+  const a = await apacheWith({
+    pollInterval: `${POLL_MS}ms`, keepalive: '1s', threadsPerChild: 4, serverLimit: 1, startServers: 1,
+    protocols: 'h2c http/1.1', h2: 'H2MinWorkers 4\nH2MaxWorkers 32',
+  });
+  const [child] = a.children();
+  const threads0 = fs.readdirSync(`/proc/${child}/task`).length;
+  const sessions = [];
+  const streams = [];
+  try {
+    for (let i = 0; i < 6; i++) {
+      const session = await connectH2(a.url);
+      sessions.push(session);
+      streams.push(openH2Stream(session, eventsPath('many'), { token }));
+      await sleep(100);
+    }
+    await sleep(2000);
+    const served = streams.filter((s) => s.status === 200).length;
+    assert.equal(served, 4, `${served} of 6 connections answered with 4 MPM worker threads`);
+    // Closing one of the served connections frees its worker for a waiting one.
+    const first = streams.findIndex((s) => s.status === 200);
+    sessions[first].destroy();
+    await Promise.any(streams.filter((s) => s.status !== 200).map((s) => s.next((e) => e.event === 'status', 3000)));
+    t.diagnostic(`child threads: ${threads0} before, ${fs.readdirSync(`/proc/${child}/task`).length} with 4 streams on 4 connections`);
+  } finally {
+    for (const s of streams) s.close();
+    for (const s of sessions) s.destroy();
   }
 });
 
