@@ -72,7 +72,7 @@ async function connection(first, count) {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   sessions.push(session);
   session.on('error', () => {});
-  for (let i = 0; i < 16; i++) {
+  for (let i = 0; i < 24; i++) {
     await new Promise((resolve) => {
       const r = session.request({ ':path': '/health/ready' });
       r.resume();
