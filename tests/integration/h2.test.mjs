@@ -209,7 +209,7 @@ test('h2: each connection with an open stream holds one MPM worker thread: Threa
     // Closing one of the served connections frees its worker for a waiting one.
     const first = streams.findIndex((s) => s.status === 200);
     sessions[first].destroy();
-    await Promise.any(streams.filter((s) => s.status !== 200).map((s) => s.next((e) => e.event === 'status', 3000)));
+    await Promise.any(streams.filter((s) => s.status !== 200).map((s) => s.next((e) => e.event === 'status', 6000)));
     t.diagnostic(`child threads: ${threads0} before, ${fs.readdirSync(`/proc/${child}/task`).length} with 4 streams on 4 connections`);
   } finally {
     for (const s of streams) s.close();
