@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="apache2 apache2-dev libapr1-dev libaprutil1-dev libmongoc-dev libbson-dev
 libssl-dev libjansson-dev libcmocka-dev chromium haproxy clang libclang-rt-14-dev
-pkg-config curl valgrind make gcc"
+pkg-config curl valgrind make gcc openssl"
 
 missing=""
 for p in $PKGS; do
