@@ -163,9 +163,14 @@ export async function startApache(opts = {}) {
       let output = '';
       child.stdout.on('data', (d) => { output += d; });
       child.stderr.on('data', (d) => { output += d; });
+      const modeLines = () => (apache.errorLog().match(/mod_sse: child \d+: streams run/g) || []).length;
+      const modesBefore = modeLines();
       const died = once(child, 'exit').then(([code]) => { throw new Error(`apache2 exited ${code}: ${output}\n${apache.errorLog()}`); });
       await Promise.race([waitForPort(port, 15000), died]);
       died.catch(() => {});
+      // The parent listens before it forks: wait (briefly) until a child has
+      // started and logged its mode, so tests see children and mode lines.
+      for (const until = Date.now() + 5000; modeLines() === modesBefore && Date.now() < until;) await sleep(20);
     },
     // SIGTERM: stop now. SIGWINCH: graceful stop. SIGUSR1: graceful restart.
     async stop() { if (child) await stopChild(child, 'SIGTERM', 15000); },
