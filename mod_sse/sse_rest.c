@@ -17,6 +17,24 @@
 
 APLOG_USE_MODULE(sse);
 
+/* The tag inside the quotes names this version: exactly, or with the
+ * suffix mod_deflate (DeflateAlterETag AddSuffix, its default: "v-gzip")
+ * or mod_brotli ("v-br") put on the compressed answer the client cached. */
+static int tag_names_version(const char *tag, apr_size_t n, const char *version)
+{
+    static const char *const suffixes[] = { "", "-gzip", "-br" };
+    apr_size_t v = strlen(version);
+    int i;
+
+    for (i = 0; i < (int)(sizeof(suffixes) / sizeof(suffixes[0])); i++) {
+        apr_size_t sn = strlen(suffixes[i]);
+        if (n == v + sn && !strncmp(tag, version, v) && !strncmp(tag + v, suffixes[i], sn)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* If-None-Match: "*", or a comma-separated list of (possibly weak) tags. */
 static int etag_matches(request_rec *r, const char *header, const char *version)
 {
@@ -32,8 +50,7 @@ static int etag_matches(request_rec *r, const char *header, const char *version)
         if (!strncmp(tag, "W/", 2)) tag += 2;
         if (tag[0] == '"') {
             apr_size_t n = strlen(tag);
-            if (n >= 2 && tag[n - 1] == '"' && n - 2 == strlen(version)
-                && !strncmp(tag + 1, version, n - 2)) {
+            if (n >= 2 && tag[n - 1] == '"' && tag_names_version(tag + 1, n - 2, version)) {
                 return 1;
             }
         }

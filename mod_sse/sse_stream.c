@@ -338,6 +338,12 @@ static int client_gone(sse_stream *s)
     int gone = 0;
 
     if (c->aborted) return 1;
+    /* An HTTP/2 stream runs on a secondary connection (c->master set)
+     * whose socket is a dummy and whose input, once the (empty) request
+     * body is read, is an EOS: reading it says nothing about the client.
+     * mod_http2 sets c->aborted itself when the client resets the stream
+     * or the connection goes, and a failed write sets it too. */
+    if (c->master) return 0;
     /* Ask the socket first. Nothing to read and no hang-up is the common
      * case, and it costs one poll(); the speculative read below takes an
      * 8 KB buffer from the connection's allocator every time (with
@@ -655,7 +661,8 @@ int sse_stream_handler(request_rec *r)
     }
 
     ap_set_content_type(r, "text/event-stream; charset=utf-8");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    /* no-transform: a proxy must not compress (and so buffer) the stream. */
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache, no-transform");
     apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
     apr_table_unset(r->headers_out, "Content-Length");
     apr_table_setn(r->subprocess_env, "no-gzip", "1");

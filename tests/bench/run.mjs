@@ -10,12 +10,14 @@
 //   over R rounds in which every document is updated.
 //
 // Modes: mod_sse suspended (mpm_event), mod_sse blocking (mpm_worker, one
-// thread per stream), and the Node.js gateway baseline (node-gateway.mjs,
-// one setInterval per connection). Prints one table with the modes side by
+// thread per stream), mod_sse over HTTP/2 (mpm_event + mod_http2, h2c with
+// prior knowledge, 80 streams per connection, load client h2_load.mjs:
+// each stream holds one of mod_http2's worker threads), and the Node.js
+// gateway baseline (node-gateway.mjs, one setInterval per connection). Prints one table with the modes side by
 // side and writes it to tests/bench/results/<date>.md.
 //
-// Settings (environment): BENCH_SUSPENDED, BENCH_BLOCKING, BENCH_NODE (streams
-// per mode; 0 skips the mode), BENCH_DOCS, BENCH_ROUNDS, BENCH_WINDOW_S,
+// Settings (environment): BENCH_SUSPENDED, BENCH_BLOCKING, BENCH_H2, BENCH_NODE
+// (streams per mode; 0 skips the mode), BENCH_DOCS, BENCH_ROUNDS, BENCH_WINDOW_S,
 // BENCH_INTERVAL_MS, BENCH_LOAD (path of the sse_load binary).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,6 +33,7 @@ const env = (k, d) => (process.env[k] !== undefined && process.env[k] !== '' ? N
 const cfg = {
   suspended: env('BENCH_SUSPENDED', 20000),
   blocking: env('BENCH_BLOCKING', 2000),
+  h2: env('BENCH_H2', 1000),
   node: env('BENCH_NODE', 5000),
   docs: env('BENCH_DOCS', 100),
   rounds: env('BENCH_ROUNDS', 5),
@@ -73,7 +76,12 @@ const sum = (pids, fn) => pids.reduce((acc, pid) => acc + fn(pid), 0);
 
 // ------------------------------------------------------------------ load client
 
-function startLoad({ port, streams, tokenFile, statsDir }) {
+function startLoad({ port, streams, tokenFile, statsDir, h2 }) {
+  if (h2) {
+    return spawn(process.execPath, [path.join(ROOT, 'tests/bench/h2_load.mjs'), '--port', String(port),
+      '--streams', String(streams), '--docs', String(cfg.docs), '--token-file', tokenFile, '--stats-dir', statsDir],
+    { stdio: ['ignore', 'inherit', 'inherit'] });
+  }
   const child = spawn(LOAD, ['--port', String(port), '--streams', String(streams), '--docs', String(cfg.docs),
     '--token-file', tokenFile, '--stats-dir', statsDir], { stdio: ['ignore', 'inherit', 'inherit'] });
   return child;
@@ -109,7 +117,7 @@ function percentiles(before, after, ps) {
 
 // ------------------------------------------------------------------ one mode
 
-async function measure({ name, streams, serverPids, port, store, meetings, tokenFile }) {
+async function measure({ name, streams, serverPids, port, store, meetings, tokenFile, h2 = false }) {
   const statsDir = tmpDir('sse-bench-stats-');
   const pids0 = serverPids();
   await sleep(1000);
@@ -117,7 +125,7 @@ async function measure({ name, streams, serverPids, port, store, meetings, token
   const rss0 = sum(pids0, (p) => procStatus(p, 'VmRSS'));
 
   const t0 = Date.now();
-  const load = startLoad({ port, streams, tokenFile, statsDir });
+  const load = startLoad({ port, streams, tokenFile, statsDir, h2 });
   let st = loadStats(statsDir);
   for (;;) {
     await sleep(1000);
@@ -198,7 +206,7 @@ fs.writeFileSync(tokenFile, mintHS256(TEST_SECRET, { sub: 'alice', iat: now, exp
 const interval = `${cfg.intervalMs}ms`;
 const results = [];
 
-async function apacheMode(name, streams, opts) {
+async function apacheMode(name, streams, opts, { h2 = false } = {}) {
   if (!streams) return;
   const apache = await startApache({
     storeUri: store.uri, secretFile, pollInterval: interval, keepalive: '15s', maxLifetime: '0',
@@ -206,7 +214,7 @@ async function apacheMode(name, streams, opts) {
   });
   try {
     const serverPids = () => [apache.pid, ...childPids(apache.pid)];
-    results.push(await measure({ name, streams, serverPids, port: apache.port, store, meetings, tokenFile }));
+    results.push(await measure({ name, streams, serverPids, port: apache.port, store, meetings, tokenFile, h2 }));
   } finally {
     await apache.stop();
   }
@@ -246,6 +254,14 @@ try {
   await apacheMode('mod_sse blocking (worker)', cfg.blocking, {
     mpm: 'worker', serverLimit: 2, startServers: 2, threadsPerChild: perChild,
   });
+  // HTTP/2: the same event MPM with mod_http2. Each stream runs in blocking
+  // mode on one of mod_http2's worker threads and each connection with open
+  // streams holds one MPM worker, so one child gets H2MaxWorkers above the
+  // streams (threads are only started when needed).
+  await apacheMode('mod_sse HTTP/2 (h2c, event)', cfg.h2, {
+    mpm: 'event', serverLimit: 1, startServers: 1, threadsPerChild: Math.max(16, Math.ceil(cfg.h2 / 80) + 8),
+    protocols: 'h2c http/1.1', h2: `H2MinWorkers 16\nH2MaxWorkers ${cfg.h2 + 64}\nH2MaxSessionStreams 128`,
+  }, { h2: true });
   await nodeMode(cfg.node);
 } finally {
   await mongo.close();
@@ -264,7 +280,7 @@ const lines = [
   `Host: ${os.cpus().length} cores (${os.cpus()[0].model}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
   `${execFileSync('/usr/sbin/apache2', ['-v']).toString().split('\n')[0].replace('Server version: ', '')}; Node ${process.version}.`,
   `SSEPollInterval ${cfg.intervalMs} ms, SSEKeepalive 15 s, ${cfg.docs} documents, ${cfg.rounds} change rounds, ` +
-  `${cfg.windowS} s idle window; load client: tests/bench/sse_load.c (epoll), mock-store as the store.`,
+  `${cfg.windowS} s idle window; load client: tests/bench/sse_load.c (epoll; h2_load.mjs, Node's http2, for HTTP/2), mock-store as the store.`,
   '',
   `| | ${results.map((r) => r.name).join(' | ')} |`,
   `|---|${results.map(() => '---:').join('|')}|`,
@@ -289,7 +305,7 @@ lines.push(
   'Reproduce:',
   '',
   '```',
-  `BENCH_SUSPENDED=${cfg.suspended} BENCH_BLOCKING=${cfg.blocking} BENCH_NODE=${cfg.node} BENCH_DOCS=${cfg.docs} ` +
+  `BENCH_SUSPENDED=${cfg.suspended} BENCH_BLOCKING=${cfg.blocking} BENCH_H2=${cfg.h2} BENCH_NODE=${cfg.node} BENCH_DOCS=${cfg.docs} ` +
   `BENCH_ROUNDS=${cfg.rounds} BENCH_WINDOW_S=${cfg.windowS} BENCH_INTERVAL_MS=${cfg.intervalMs} make bench`,
   '```',
   '',

@@ -79,7 +79,7 @@ test('stream answers 200 with event-stream headers and no Content-Length', async
   try {
     assert.equal(s.status, 200);
     assert.equal(s.headers.get('content-type'), 'text/event-stream; charset=utf-8');
-    assert.equal(s.headers.get('cache-control'), 'no-cache');
+    assert.equal(s.headers.get('cache-control'), 'no-cache, no-transform');
     assert.equal(s.headers.get('x-accel-buffering'), 'no');
     assert.equal(s.headers.get('content-length'), null);
   } finally { s.close(); }

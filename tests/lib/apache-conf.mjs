@@ -25,6 +25,10 @@ export function renderApacheConf({
   // SSEMaxStreamsPerUser for every location (the module's default, 16, when
   // unset); suites that open many streams with one token pass 0.
   maxStreamsPerUser,
+  // TLS and HTTP/2, all off by default. `tls: { certFile, keyFile }` puts
+  // mod_ssl on the listener; `protocols` ('h2 http/1.1', 'h2c http/1.1')
+  // loads mod_http2 and sets Protocols; `h2` holds mod_http2 directives.
+  tls = null, protocols = null, h2 = '',
 }) {
   const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
   const mods = '/usr/lib/apache2/modules';
@@ -60,6 +64,7 @@ LoadModule sse_module "${root}/mod_sse/mod_sse.so"
 Include "${root}/conf/sse.conf"
 ${requestReadTimeout ? `RequestReadTimeout ${requestReadTimeout}` : ''}
 
+${renderTlsAndProtocols({ tls, protocols, h2, mods })}
 TypesConfig /etc/mime.types
 AddType text/javascript .js .mjs
 DocumentRoot "${docRoot}"
@@ -103,6 +108,24 @@ ${extra}
 }
 
 export const hostname = os.hostname();
+
+function renderTlsAndProtocols({ tls, protocols, h2, mods }) {
+  let out = '';
+  if (tls) {
+    out += `LoadModule socache_shmcb_module ${mods}/mod_socache_shmcb.so
+LoadModule ssl_module ${mods}/mod_ssl.so
+SSLEngine on
+SSLCertificateFile "${tls.certFile}"
+SSLCertificateKeyFile "${tls.keyFile}"
+SSLSessionCache none
+`;
+  }
+  if (protocols) {
+    if (/\bh2c?\b/.test(protocols)) out += `LoadModule http2_module ${mods}/mod_http2.so\n`;
+    out += `Protocols ${protocols}\n${h2}\n`;
+  }
+  return out;
+}
 
 // One more mod_sse location for a test: `prefix` ("/v2/short/") gets the
 // store, the HS256 key and `directives`, plus the stream (and, unless

@@ -2,7 +2,7 @@
 // apache2 with mod_sse, HAProxy) on 127.0.0.1, each from the test itself and
 // each stopped by its PID; mints tokens with `jose` (a library we did not
 // write); and reads SSE streams with `eventsource-parser`.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -154,7 +154,7 @@ export async function startApache(opts = {}) {
   let child = null;
   const apache = {
     port, dir, confFile, errorLogPath,
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     get pid() { return child && child.pid; },
     errorLog() { try { return fs.readFileSync(errorLogPath, 'utf8'); } catch { return ''; } },
     async start() {
@@ -163,9 +163,14 @@ export async function startApache(opts = {}) {
       let output = '';
       child.stdout.on('data', (d) => { output += d; });
       child.stderr.on('data', (d) => { output += d; });
+      const modeLines = () => (apache.errorLog().match(/mod_sse: child \d+: streams run/g) || []).length;
+      const modesBefore = modeLines();
       const died = once(child, 'exit').then(([code]) => { throw new Error(`apache2 exited ${code}: ${output}\n${apache.errorLog()}`); });
       await Promise.race([waitForPort(port, 15000), died]);
       died.catch(() => {});
+      // The parent listens before it forks: wait (briefly) until a child has
+      // started and logged its mode, so tests see children and mode lines.
+      for (const until = Date.now() + 5000; modeLines() === modesBefore && Date.now() < until;) await sleep(20);
     },
     // SIGTERM: stop now. SIGWINCH: graceful stop. SIGUSR1: graceful restart.
     async stop() { if (child) await stopChild(child, 'SIGTERM', 15000); },
@@ -232,6 +237,22 @@ export async function configTest(confText) {
   child.stderr.on('data', (d) => { output += d; });
   const [code] = await once(child, 'exit');
   return { code, output };
+}
+
+// A throw-away self-signed certificate for 127.0.0.1 and localhost, made
+// with the openssl command line; returns { certFile, keyFile } (readable by
+// Apache's children).
+export function selfSignedCert() {
+  const dir = tmpDir('sse-cert-');
+  fs.chmodSync(dir, 0o755);
+  const certFile = path.join(dir, 'cert.pem');
+  const keyFile = path.join(dir, 'key.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-keyout', keyFile, '-out', certFile], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl req -x509 failed: ${r.stderr}`);
+  fs.chmodSync(keyFile, 0o644);
+  return { certFile, keyFile };
 }
 
 // The test HMAC secret in a file every Apache child can read.
