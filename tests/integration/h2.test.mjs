@@ -44,7 +44,8 @@ ${renderSseLocation('/v2/exp/', { secretFile, directives: `
     SSEJWTLeeway 0` })}`;
 
 async function apacheWith(opts) {
-  const a = await startApache({ storeUri: store.uri, ...opts });
+  // 100 streams of one user on one connection: no per-user limit here.
+  const a = await startApache({ storeUri: store.uri, maxStreamsPerUser: 0, ...opts });
   servers.push(a);
   return a;
 }
