@@ -51,7 +51,29 @@ typedef struct {
     const char *jwt_type;           /* SSEJWTType: required header typ */
     const char *token_query_param;
     apr_array_header_t *cors_origins;   /* const char * */
+    /* Writes (sse-update, issue 14); 0 / NULL = unset */
+    apr_array_header_t *writable;       /* sse_writable_field; NULL = none */
+    apr_off_t max_body;                 /* SSEMaxBody */
+    int write_w;                        /* SSEWriteConcern: N >= 1, or SSE_W_MAJORITY */
+    apr_interval_time_t write_timeout;  /* SSEWriteTimeout */
 } sse_dir_conf;
+
+/* SSEWriteConcern majority, kept apart from any number of nodes. */
+#define SSE_W_MAJORITY (-2)
+
+typedef enum {
+    SSE_FIELD_STRING,    /* max = most Unicode characters (code points); 0 = no limit */
+    SSE_FIELD_INT,       /* a JSON integer, stored as int32 when it fits, else int64 */
+    SSE_FIELD_NUMBER,    /* any JSON number, stored as a double */
+    SSE_FIELD_BOOL
+} sse_field_type;
+
+/* One SSEWritableField line. */
+typedef struct {
+    const char *name;
+    sse_field_type type;
+    apr_int64_t max;
+} sse_writable_field;
 
 /* The effective values, with defaults applied where a directive was unset. */
 const char *sse_conf_id_from(const sse_dir_conf *d);
@@ -62,6 +84,9 @@ apr_interval_time_t sse_conf_keepalive(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_max_lifetime(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_leeway(const sse_dir_conf *d);
 long sse_conf_retry_ms(const sse_dir_conf *d);
+apr_off_t sse_conf_max_body(const sse_dir_conf *d);
+int sse_conf_write_w(const sse_dir_conf *d);
+apr_interval_time_t sse_conf_write_timeout(const sse_dir_conf *d);
 
 /* What the `connected` event names as `instance`: SSEInstanceName with %v
  * (ServerName), %p (local port) and %P (child PID) expanded, or by default
