@@ -12,6 +12,7 @@
 #include "apr_tables.h"
 
 #include "sse_jwt.h"
+#include "sse_patch.h"
 
 extern module AP_MODULE_DECLARE_DATA sse_module;
 
@@ -52,7 +53,7 @@ typedef struct {
     const char *token_query_param;
     apr_array_header_t *cors_origins;   /* const char * */
     /* Writes (sse-update, issue 14); 0 / NULL = unset */
-    apr_array_header_t *writable;       /* sse_writable_field; NULL = none */
+    apr_array_header_t *writable;       /* sse_writable_field (sse_patch.h); NULL = none */
     apr_off_t max_body;                 /* SSEMaxBody */
     int write_w;                        /* SSEWriteConcern: N >= 1, or SSE_W_MAJORITY */
     apr_interval_time_t write_timeout;  /* SSEWriteTimeout */
@@ -61,19 +62,6 @@ typedef struct {
 /* SSEWriteConcern majority, kept apart from any number of nodes. */
 #define SSE_W_MAJORITY (-2)
 
-typedef enum {
-    SSE_FIELD_STRING,    /* max = most Unicode characters (code points); 0 = no limit */
-    SSE_FIELD_INT,       /* a JSON integer, stored as int32 when it fits, else int64 */
-    SSE_FIELD_NUMBER,    /* any JSON number, stored as a double */
-    SSE_FIELD_BOOL
-} sse_field_type;
-
-/* One SSEWritableField line. */
-typedef struct {
-    const char *name;
-    sse_field_type type;
-    apr_int64_t max;
-} sse_writable_field;
 
 /* The effective values, with defaults applied where a directive was unset. */
 const char *sse_conf_id_from(const sse_dir_conf *d);

@@ -133,6 +133,7 @@ int sse_patch_parse(apr_pool_t *p, const char *body, apr_size_t len,
     json_error_t jerr;
     json_t *root, *value;
     const char *name;
+    sse_patch built;
 
     /* ALLOW_NUL lets a "\u0000" in a value reach the type check, which can
      * name its field; a NUL in a name jansson refuses itself. */
@@ -171,20 +172,22 @@ int sse_patch_parse(apr_pool_t *p, const char *body, apr_size_t len,
         }
     }
 
-    out->set = bson_new();
-    out->unset = bson_new();
-    apr_pool_cleanup_register(p, out->set, destroy_bson, apr_pool_cleanup_null);
-    apr_pool_cleanup_register(p, out->unset, destroy_bson, apr_pool_cleanup_null);
-    out->fields = apr_array_make(p, (int)json_object_size(root), sizeof(const char *));
+    /* Values second, into a patch *out sees only when all of it is good. */
+    built.set = bson_new();
+    built.unset = bson_new();
+    apr_pool_cleanup_register(p, built.set, destroy_bson, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, built.unset, destroy_bson, apr_pool_cleanup_null);
+    built.fields = apr_array_make(p, (int)json_object_size(root), sizeof(const char *));
     json_object_foreach(root, name, value) {
         const sse_writable_field *f = find_writable(writable, name);
         if (json_is_null(value)) {
-            BSON_APPEND_UTF8(out->unset, f->name, "");
+            BSON_APPEND_UTF8(built.unset, f->name, "");
         }
-        else if (!append_value(p, f, value, out, err)) {
+        else if (!append_value(p, f, value, &built, err)) {
             return 0;
         }
-        APR_ARRAY_PUSH(out->fields, const char *) = f->name;
+        APR_ARRAY_PUSH(built.fields, const char *) = f->name;
     }
+    *out = built;
     return 1;
 }

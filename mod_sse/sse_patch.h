@@ -8,7 +8,19 @@
 #include <apr_tables.h>
 #include <bson/bson.h>
 
-#include "sse_config.h"
+typedef enum {
+    SSE_FIELD_STRING,    /* max = most Unicode characters (code points); 0 = no limit */
+    SSE_FIELD_INT,       /* a JSON integer, stored as int32 when it fits, else int64 */
+    SSE_FIELD_NUMBER,    /* any JSON number, stored as a double */
+    SSE_FIELD_BOOL
+} sse_field_type;
+
+/* One SSEWritableField line. */
+typedef struct {
+    const char *name;
+    sse_field_type type;
+    apr_int64_t max;
+} sse_writable_field;
 
 typedef struct {
     bson_t *set;                  /* {field: value, ...}; empty when none */
