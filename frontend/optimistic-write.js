@@ -57,6 +57,7 @@ export function createFieldWriter({
   let confirmedValue;        // the field as the stream (or REST) last delivered it
   let confirmedVersion = null;
   let pending = null;        // { value, base, awaited, timer } while saving
+  let overdue = null;        // the version a timed-out save still waits for: it may come late
   let view = { state: 'idle', value: undefined, message: '' };
 
   function setView(next) {
@@ -88,13 +89,17 @@ export function createFieldWriter({
     confirmedValue = doc[field];
     confirmedVersion = version ?? confirmedVersion;
     if (pending) checkPending(doc, version ?? null);
-    else if (view.state === 'idle') setView({ state: 'idle', value: confirmedValue, message: '' });
+    else if (overdue !== null && version === overdue) {
+      overdue = null;
+      setView({ state: 'saved', value: confirmedValue, message: MESSAGES.saved });
+    } else if (view.state === 'idle') setView({ state: 'idle', value: confirmedValue, message: '' });
   }
 
   async function edit(value) {
     if (pending) return { started: false, reason: 'busy' };
     if (value === confirmedValue) return { started: false, reason: 'unchanged' };
     const base = confirmedVersion;
+    overdue = null;
     pending = { value, base, awaited: null, answered: false, timer: null };
     setView({ state: 'saving', value, message: MESSAGES.saving });
     let res;
@@ -119,7 +124,7 @@ export function createFieldWriter({
         settle('saved', MESSAGES.saved);
       } else {
         pending.timer = clock.setTimeout(() => {
-          if (pending) { pending.timer = null; settle('failed', MESSAGES.timeout); }
+          if (pending) { pending.timer = null; overdue = pending.awaited; settle('failed', MESSAGES.timeout); }
         }, confirmTimeoutMs);
       }
       return { started: true, status: res.status, version: awaited };

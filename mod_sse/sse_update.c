@@ -39,7 +39,8 @@ typedef struct {
 static int answered(const write_ctx *w, int status, const char *result)
 {
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, w->r,
-                  "mod_sse: write %s fields [%s]: %d %s", w->id ? w->id : "-",
+                  "mod_sse: write %s fields [%s]: %d %s",
+                  w->id ? ap_escape_logitem(w->r->pool, w->id) : "-",
                   w->fields ? w->fields : "", status, result);
     return OK;
 }
@@ -82,7 +83,8 @@ static int send_document(const write_ctx *w, int status, const sse_store_doc *do
 static int store_unavailable(const write_ctx *w, const char *why)
 {
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, w->r,
-                  "mod_sse: store unavailable for write %s: %s", w->id, why);
+                  "mod_sse: store unavailable for write %s: %s",
+                  ap_escape_logitem(w->r->pool, w->id), why);
     sse_http_unavailable(w->r, sse_conf_poll_interval(w->d), "the store is unavailable");
     return answered(w, HTTP_SERVICE_UNAVAILABLE, "store_unavailable");
 }

@@ -159,6 +159,10 @@ test('a version the stream never delivers: after the confirm timeout the last co
   assert.equal(w.view.state, 'failed');
   assert.equal(w.view.value, 'Old');
   assert.equal(w.view.message, MESSAGES.timeout);
+  // the version arriving late still turns it into "saved"
+  w.confirm({ _id: 'm1', title: 'New' }, 'v2');
+  assert.equal(w.view.state, 'saved');
+  assert.equal(w.view.value, 'New');
 });
 
 test('one save at a time, and an unchanged value sends nothing', async () => {

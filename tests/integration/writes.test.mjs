@@ -485,6 +485,16 @@ async function refused(text, needle) {
   assert.ok(output.includes(needle), `names ${needle}:\n${output}`);
 }
 
+test('config: httpd -L describes each write directive', async () => {
+  const file = path.join(confDir, 'list.conf');
+  fs.writeFileSync(file, updateConf('SSEWritableField title string 200'));
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync('/usr/sbin/apache2', ['-L', '-f', file], { encoding: 'utf8' });
+  for (const d of ['SSEWritableField', 'SSEMaxBody', 'SSEWriteConcern', 'SSEWriteTimeout']) {
+    assert.match(out, new RegExp(`^${d} \\(mod_sse\\.c\\)\\n\\t\\S`, 'm'), d);
+  }
+});
+
 test('config: the shipped test config with sse-update passes apachectl -t', async () => {
   const { code, output } = await configTest(updateConf('SSEWritableField title string 200'));
   assert.equal(code, 0, output);
