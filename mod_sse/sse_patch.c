@@ -59,10 +59,15 @@ static const sse_writable_field *find_writable(const apr_array_header_t *writabl
     return NULL;
 }
 
+/* A reserved path, or the top-level field that holds one: writing "meta"
+ * would replace "meta.ownerId" with it. */
 static int is_reserved(const char *const *reserved, const char *name)
 {
+    apr_size_t n = strlen(name);
     for (; reserved && *reserved; reserved++) {
-        if (!strcmp(*reserved, name)) return 1;
+        if (!strncmp(*reserved, name, n) && ((*reserved)[n] == '\0' || (*reserved)[n] == '.')) {
+            return 1;
+        }
     }
     return 0;
 }

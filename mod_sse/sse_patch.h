@@ -36,8 +36,9 @@ typedef struct {
 } sse_patch_error;
 
 /* Parses `body` (len bytes) as a merge patch: a JSON object, no duplicate
- * names, every name in `writable` and none of `reserved` (NULL-terminated:
- * the id, owner and version fields, which no patch may touch), every value of
+ * names, every name in `writable` and none of `reserved` (NULL-terminated
+ * dotted paths: the id, owner and version fields, which no patch may touch,
+ * nor the top-level field that holds one), every value of
  * its field's type and length, or null to remove the field. Names are checked
  * before anything is built, so no user text becomes an operator or a path.
  * Returns 1 with *out filled (bson freed with p), or 0 with *err filled. */

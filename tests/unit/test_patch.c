@@ -16,7 +16,7 @@
 
 #include "unit_pool.h"
 
-static const char *const reserved[] = { "_id", "ownerId", "updatedAt", NULL };
+static const char *const reserved[] = { "_id", "ownerId", "updatedAt", "meta.owner", NULL };
 
 static apr_array_header_t *writable(void)
 {
@@ -27,6 +27,8 @@ static apr_array_header_t *writable(void)
     f = apr_array_push(w); f->name = "score"; f->type = SSE_FIELD_NUMBER; f->max = 0;
     f = apr_array_push(w); f->name = "done"; f->type = SSE_FIELD_BOOL; f->max = 0;
     f = apr_array_push(w); f->name = "updatedAt"; f->type = SSE_FIELD_STRING; f->max = 0;
+    f = apr_array_push(w); f->name = "meta"; f->type = SSE_FIELD_STRING; f->max = 0;
+    f = apr_array_push(w); f->name = "metadata"; f->type = SSE_FIELD_STRING; f->max = 0;
     return w;
 }
 
@@ -121,6 +123,9 @@ static void reserved_fields_are_refused_even_when_listed(void **state)
     refuse_s("{\"updatedAt\":\"x\"}", 422, "field_not_writable", "updatedAt");
     refuse_s("{\"ownerId\":\"x\"}", 422, "field_not_writable", "ownerId");
     refuse_s("{\"_id\":\"x\"}", 422, "field_not_writable", "_id");
+    /* the field that holds a reserved path would replace it */
+    refuse_s("{\"meta\":\"x\"}", 422, "field_not_writable", "meta");
+    accept_patch("{\"metadata\":\"x\"}");
 }
 
 static void nul_bytes_are_refused_and_named(void **state)
