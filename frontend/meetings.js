@@ -6,6 +6,7 @@
 // `retry:` floor, so browser tests do not wait 5 s per reconnect. Nothing else reads it.
 
 import { createStreamClient } from './stream-client.js';
+import { createFieldWriter } from './optimistic-write.js';
 
 const TOKEN_KEY = 'sse.token';
 const STEPS = ['uploaded', 'transcribing', 'summarizing', 'ready'];
@@ -29,6 +30,11 @@ const els = {
   meeting: $('meeting'),
   meetingId: $('meeting-id'),
   title: $('meeting-title'),
+  titleEdit: $('meeting-title-edit'),
+  titleForm: $('meeting-title-form'),
+  titleInput: $('meeting-title-input'),
+  titleCancel: $('meeting-title-cancel'),
+  titleState: $('meeting-title-state'),
   status: $('meeting-status'),
   steps: $('meeting-steps'),
   progress: $('meeting-progress'),
@@ -44,6 +50,7 @@ const meetingId = new URLSearchParams(location.search).get('id');
 let client = null;
 let current = null;      // the document on screen
 let inOutage = false;    // the live region speaks once per outage
+let titleWriter = null;  // the in-place title edit: saving until the stream confirms it
 
 // ---- token ----------------------------------------------------------------------------------
 
@@ -64,9 +71,7 @@ function render(doc) {
   current = doc;
   els.meeting.hidden = false;
   els.meeting.classList.remove('is-stopped');
-  const title = typeof doc.title === 'string' && doc.title.trim() ? doc.title : `Meeting ${meetingId}`;
-  els.title.textContent = title;
-  document.title = `${title} · Meeting status`;
+  renderTitle(titleWriter ? titleWriter.display(doc.title) : doc.title);
 
   const status = typeof doc.status === 'string' ? doc.status : 'unknown';
   els.status.textContent = status;
@@ -86,6 +91,55 @@ function render(doc) {
   els.progress.style.setProperty('--progress', `${progress}%`);
   els.progressText.textContent = `${progress}%`;
   renderUpdated();
+}
+
+function renderTitle(value) {
+  const title = typeof value === 'string' && value.trim() ? value : `Meeting ${meetingId}`;
+  els.title.textContent = title;
+  document.title = `${title} · Meeting status`;
+}
+
+// ---- the in-place title edit ----------------------------------------------------------------
+
+function renderTitleView(view) {
+  if (current) renderTitle(view.value);
+  els.title.dataset.saving = String(view.state === 'saving');
+  els.titleState.dataset.state = view.state;
+  els.titleState.textContent = view.message;
+  // aria-disabled, not disabled: a disabled button would drop the keyboard focus
+  els.titleEdit.setAttribute('aria-disabled', String(view.state === 'saving'));
+  if (view.message) announce(view.message);
+}
+
+function openTitleEditor() {
+  if (titleWriter.saving) return; // one save at a time
+  els.titleInput.value = els.title.textContent;
+  els.titleForm.hidden = false;
+  els.titleEdit.hidden = true;
+  els.titleInput.focus();
+  els.titleInput.select();
+}
+
+function closeTitleEditor() {
+  els.titleForm.hidden = true;
+  els.titleEdit.hidden = false;
+  els.titleEdit.focus();
+}
+
+function setUpTitleEditor() {
+  titleWriter = createFieldWriter({ meetingId, field: 'title', getToken });
+  titleWriter.on('change', renderTitleView);
+  els.titleEdit.addEventListener('click', openTitleEditor);
+  els.titleCancel.addEventListener('click', closeTitleEditor);
+  els.titleInput.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); closeTitleEditor(); }
+  });
+  els.titleForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const value = els.titleInput.value.trim();
+    closeTitleEditor();
+    if (value) titleWriter.edit(value);
+  });
 }
 
 function describeAge(ms) {
@@ -179,7 +233,11 @@ function connect() {
     getToken,
     ...(testBackoff ? { backoffMs: testBackoff, respectServerRetry: false } : {}),
   });
-  client.on('document', render);
+  client.on('document', (doc, { version } = {}) => {
+    titleWriter.confirm(doc, version);
+    render(doc);
+    if (els.titleForm.hidden) els.titleEdit.hidden = false;
+  });
   client.on('state', renderConnection);
   client.on('notice', renderNotice);
   client.start();
@@ -195,6 +253,8 @@ function logOut() {
   document.body.dataset.connection = 'stopped';
   showError('');
   els.meeting.hidden = true;
+  els.titleEdit.hidden = true;
+  els.titleForm.hidden = true;
   showTokenPanel(true);
   announce('Logged out.');
 }
@@ -208,6 +268,7 @@ function init() {
   els.meetingId.textContent = meetingId;
 
   els.logout.addEventListener('click', logOut);
+  setUpTitleEditor();
   els.tokenForm.addEventListener('submit', (e) => {
     e.preventDefault();
     const token = els.tokenInput.value.trim().replace(/^Bearer\s+/i, '');

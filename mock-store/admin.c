@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "reply.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,6 +69,25 @@ void ms_cmd_build_info(ms_command_t *c, bson_t *reply)
     BSON_APPEND_DOUBLE(reply, "ok", 1.0);
 }
 
+static void append_wc_counters(bson_t *parent, const char *name, const ms_wc_counters_t *wc)
+{
+    bson_t op, wnum;
+    BSON_APPEND_DOCUMENT_BEGIN(parent, name, &op);
+    BSON_APPEND_INT64(&op, "wmajority", wc->wmajority);
+    BSON_APPEND_DOCUMENT_BEGIN(&op, "wnum", &wnum);
+    for (int w = 0; w <= MS_WC_MAX_W; w++) {
+        char key[16];
+        if (!wc->wnum[w])
+            continue;
+        snprintf(key, sizeof key, "%d", w);
+        BSON_APPEND_INT64(&wnum, key, wc->wnum[w]);
+    }
+    bson_append_document_end(&op, &wnum);
+    BSON_APPEND_INT64(&op, "wother", wc->wother);
+    BSON_APPEND_INT64(&op, "none", wc->none);
+    bson_append_document_end(parent, &op);
+}
+
 void ms_cmd_server_status(ms_command_t *c, bson_t *reply)
 {
     ms_state_t *st = c->state;
@@ -96,6 +116,14 @@ void ms_cmd_server_status(ms_command_t *c, bson_t *reply)
     BSON_APPEND_INT64(&sub, "getmore", st->opcounters.getmore);
     BSON_APPEND_INT64(&sub, "command", st->opcounters.command);
     bson_append_document_end(reply, &sub);
+
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "opWriteConcernCounters", &sub);
+    append_wc_counters(&sub, "insert", &st->write_concerns.insert);
+    append_wc_counters(&sub, "update", &st->write_concerns.update);
+    append_wc_counters(&sub, "delete", &st->write_concerns.delete_);
+    bson_append_document_end(reply, &sub);
+    /* mock-store's own: what the last write asked for, wtimeout included */
+    BSON_APPEND_DOCUMENT(reply, "lastWriteConcern", &st->write_concerns.last);
     BSON_APPEND_DOUBLE(reply, "ok", 1.0);
 }
 

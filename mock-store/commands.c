@@ -67,6 +67,42 @@ void ms_command_count(ms_state_t *st, const char *name)
         st->opcounters.command++;
 }
 
+/* Records the writeConcern of a write command that runs (mongod counts it
+ * per command, not per statement). */
+static void count_write_concern(ms_state_t *st, const char *name, const bson_t *cmd)
+{
+    ms_wc_counters_t *wc;
+    bson_iter_t it, w;
+    if (!strcmp(name, "insert"))
+        wc = &st->write_concerns.insert;
+    else if (!strcmp(name, "update"))
+        wc = &st->write_concerns.update;
+    else if (!strcmp(name, "delete"))
+        wc = &st->write_concerns.delete_;
+    else
+        return;
+    bson_reinit(&st->write_concerns.last);
+    if (!bson_iter_init_find(&it, cmd, "writeConcern") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        wc->none++;
+        return;
+    }
+    const uint8_t *data;
+    uint32_t len;
+    bson_iter_document(&it, &len, &data);
+    bson_t doc;
+    if (bson_init_static(&doc, data, len))
+        bson_concat(&st->write_concerns.last, &doc);
+    if (!bson_iter_recurse(&it, &w) || !bson_iter_find(&w, "w"))
+        wc->none++;
+    else if (BSON_ITER_HOLDS_UTF8(&w) && !strcmp(bson_iter_utf8(&w, NULL), "majority"))
+        wc->wmajority++;
+    else if (BSON_ITER_HOLDS_NUMBER(&w) && bson_iter_as_int64(&w) >= 0 &&
+             bson_iter_as_int64(&w) <= MS_WC_MAX_W)
+        wc->wnum[bson_iter_as_int64(&w)]++;
+    else
+        wc->wother++;
+}
+
 void ms_command_run(ms_state_t *st, ms_client_t *client, const char *db, const bson_t *cmd,
                     bson_t *reply)
 {
@@ -80,5 +116,6 @@ void ms_command_run(ms_state_t *st, ms_client_t *client, const char *db, const b
         ms_reply_error(reply, 40414, "BSON field 'OpMsgRequest.$db' is missing but a required field");
         return;
     }
+    count_write_concern(st, c.name, cmd);
     handlers[h].fn(&c, reply);
 }

@@ -21,6 +21,9 @@ static void clear_data(ms_failpoint_t *fp)
     bson_free(fp->app_name);
     if (fp->error_labels)
         bson_destroy(fp->error_labels);
+    if (fp->write_concern_error)
+        bson_destroy(fp->write_concern_error);
+    fp->write_concern_error = NULL;
     fp->commands = NULL;
     fp->ncommands = 0;
     fp->app_name = NULL;
@@ -104,6 +107,13 @@ static bool parse_data(ms_failpoint_t *fp, bson_iter_t *data, bson_t *reply)
             uint32_t dl;
             bson_iter_array(&it, &dl, &d);
             fp->error_labels = bson_new_from_data(d, dl);
+        } else if (!strcmp(k, "writeConcernError") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            const uint8_t *d;
+            uint32_t dl;
+            bson_iter_document(&it, &dl, &d);
+            if (fp->write_concern_error)
+                bson_destroy(fp->write_concern_error);
+            fp->write_concern_error = bson_new_from_data(d, dl);
         }
     }
     if (!have_commands) {
@@ -180,6 +190,8 @@ bool ms_failpoint_check(ms_failpoint_t *fp, const char *command, const char *app
     action->has_error_code = fp->has_error_code;
     action->error_code = fp->error_code;
     action->error_labels = fp->error_labels ? bson_copy(fp->error_labels) : NULL;
+    action->write_concern_error =
+        fp->write_concern_error ? bson_copy(fp->write_concern_error) : NULL;
     return true;
 }
 
@@ -187,5 +199,7 @@ void ms_fail_action_clear(ms_fail_action_t *action)
 {
     if (action->error_labels)
         bson_destroy(action->error_labels);
+    if (action->write_concern_error)
+        bson_destroy(action->write_concern_error);
     memset(action, 0, sizeof *action);
 }

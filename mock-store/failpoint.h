@@ -20,17 +20,21 @@ typedef struct {
     bool has_error_code;
     int32_t error_code;
     bson_t *error_labels;
+    bson_t *write_concern_error; /* data.writeConcernError: applied, then reported */
     int64_t times_entered;
 } ms_failpoint_t;
 
 /* What a firing failpoint does to one command, in mongod's order: close the
- * connection, else block, then fail with the error code (if any). */
+ * connection, else block, then fail with the error code (if any); with a
+ * writeConcernError and no error code, the command runs and its reply
+ * carries the writeConcernError, as mongod's failCommand does. */
 typedef struct {
     bool close_connection;
     int64_t block_ms;
     bool has_error_code;
     int32_t error_code;
     bson_t *error_labels; /* owned copy or NULL */
+    bson_t *write_concern_error; /* owned copy or NULL */
 } ms_fail_action_t;
 
 void ms_failpoint_init(ms_failpoint_t *fp);

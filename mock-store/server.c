@@ -180,6 +180,8 @@ static int handle_request(server_t *s, conn_t *c, const ms_wire_msg_t *msg)
         ms_reply_error_labels(&reply, act.error_labels);
     } else {
         ms_command_run(s->st, &c->client, db, &cmd, &reply);
+        if (fires && act.write_concern_error)
+            BSON_APPEND_DOCUMENT(&reply, "writeConcernError", act.write_concern_error);
     }
     ms_fail_action_clear(&act);
     bool wants_reply = !(msg->opcode == MS_OP_MSG && (msg->flags & MS_MSG_MORE_TO_COME));

@@ -18,11 +18,26 @@ typedef struct {
     int64_t insert, query, update, delete_, getmore, command;
 } ms_opcounters_t;
 
+/* serverStatus.opWriteConcernCounters for one command, as mongod reports
+ * them (with reportOpWriteConcernCountersInServerStatus): how many asked for
+ * w: "majority", for w: N (by N), or sent no writeConcern. */
+#define MS_WC_MAX_W 50
+typedef struct {
+    int64_t wmajority, none, wother;
+    int64_t wnum[MS_WC_MAX_W + 1];
+} ms_wc_counters_t;
+
+typedef struct {
+    ms_wc_counters_t insert, update, delete_;
+    bson_t last; /* the last write command's writeConcern, as sent ({} if none) */
+} ms_write_concerns_t;
+
 typedef struct {
     ms_store_t store;
     ms_failpoint_t failpoint;
     ms_cursors_t cursors;
     ms_opcounters_t opcounters;
+    ms_write_concerns_t write_concerns;
     int64_t started_ms; /* monotonic */
     uint32_t connections_current;
     uint32_t connections_total;

@@ -32,6 +32,7 @@
 #include "sse_status.h"
 #include "sse_store.h"
 #include "sse_stream.h"
+#include "sse_update.h"
 
 #define SSE_DEFAULT_ID_FROM       "MATCH_ID"
 #define SSE_DEFAULT_ID_FIELD      "_id"
@@ -202,6 +203,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(token_query_param);
     MERGE_PTR(cors_origins);
     MERGE_NUM(max_streams_per_user);
+    sse_update_merge_conf(conf, base, add);
     return conf;
 }
 
@@ -472,7 +474,9 @@ typedef struct {
     int is_regex;
     int is_prefix_regex;      /* "^/lit" or "^/lit.*": the same URIs as <Location "/lit"> */
     int has_db, has_coll, has_key, has_uri, has_aud;
-    const ap_directive_t *handler;   /* SetHandler sse-stream|sse-resource */
+    int has_version, has_writable;   /* what sse-update needs besides */
+    const ap_directive_t *handler;   /* SetHandler sse-stream|sse-resource|sse-update */
+    int is_update;
 } section_summary;
 
 /* How surely the settings of one section reach the requests of another. */
@@ -511,11 +515,15 @@ static void summarize_directives(const ap_directive_t *dir, section_summary *sum
                  || !strcasecmp(name, "SSEJWKSFile")) sum->has_key = 1;
         else if (!strcasecmp(name, "SSEMongoURI"))   sum->has_uri = 1;
         else if (!strcasecmp(name, "SSEJWTAudience")) sum->has_aud = 1;
+        else if (!strcasecmp(name, "SSEVersionField")) sum->has_version = 1;
+        else if (!strcasecmp(name, "SSEWritableField")) sum->has_writable = 1;
         else if (!strcasecmp(name, "SetHandler")) {
             const char *h = dir->args;
             if (*h == '"') h++;
-            if (!strncasecmp(h, "sse-stream", 10) || !strncasecmp(h, "sse-resource", 12)) {
+            if (!strncasecmp(h, "sse-stream", 10) || !strncasecmp(h, "sse-resource", 12)
+                || !strncasecmp(h, "sse-update", 10)) {
                 sum->handler = dir;
+                sum->is_update = !strncasecmp(h, "sse-update", 10);
             }
         }
         else if (!strcasecmp(name, "<If") || !strcasecmp(name, "<ElseIf")
@@ -585,6 +593,8 @@ static void add_settings(section_summary *eff, const section_summary *o)
     eff->has_coll |= o->has_coll;
     eff->has_key |= o->has_key;
     eff->has_aud |= o->has_aud;
+    eff->has_version |= o->has_version;
+    eff->has_writable |= o->has_writable;
 }
 
 static const char *first_missing(const section_summary *eff)
@@ -593,6 +603,10 @@ static const char *first_missing(const section_summary *eff)
     if (!eff->has_coll) return "SSECollection";
     if (!eff->has_key)  return "SSEJWTKey (or SSEJWKSFile)";
     if (!eff->has_uri)  return "SSEMongoURI";
+    /* A write needs a version it can move on: a hash cannot be compared
+     * and set in one conditional update. */
+    if (eff->is_update && !eff->has_version) return "SSEVersionField (a date or integer field)";
+    if (eff->is_update && !eff->has_writable) return "SSEWritableField";
     return NULL;
 }
 
@@ -615,6 +629,7 @@ static const char *check_sections(apr_pool_t *p, server_rec *s_rec,
         const char *missing;
 
         if (!s->handler) continue;
+        sure.is_update = maybe.is_update = s->is_update;
         for (l = 0; l < 2; l++) {
             if (!lists[l]) continue;
             for (j = 0; j < lists[l]->nelts; j++) {
@@ -676,6 +691,8 @@ static int sse_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             here.has_uri |= top.has_uri;
             collect_sections(ptemp, dir->first_child, sections);
             here.has_aud |= top.has_aud;
+            here.has_version |= top.has_version;
+            here.has_writable |= top.has_writable;
             err = check_sections(ptemp, s, sections, top_sections, &here, 1);
         }
     }
@@ -724,6 +741,9 @@ static int sse_handler(request_rec *r)
     }
     if (!strcmp(r->handler, "sse-metrics")) {
         return sse_metrics_handler(r);
+    }
+    if (!strcmp(r->handler, "sse-update")) {
+        return sse_update_handler(r);
     }
     return DECLINED;
 }
@@ -812,6 +832,16 @@ static const command_rec sse_cmds[] = {
         "Open streams per owner claim across the instance; more get 429 (default 16, 0 = off)"),
     AP_INIT_TAKE1("SSEMaxStreams", set_max_streams, NULL, RSRC_CONF,
         "Open streams on this instance, all children together; more get 503 (default 0 = off)"),
+    /* Writes (issue 14) */
+    AP_INIT_TAKE23("SSEWritableField", sse_update_set_writable_field, NULL, DIR_CONF,
+        "FIELD string|int|number|bool [MAX]: a top-level field PATCH may set or remove "
+        "(repeatable); MAX is a string's most characters; any other field is refused"),
+    AP_INIT_TAKE1("SSEMaxBody", sse_update_set_max_body, NULL, DIR_CONF,
+        "Largest PATCH body in bytes, however it is sent (default 16384)"),
+    AP_INIT_TAKE1("SSEWriteConcern", sse_update_set_write_concern, NULL, DIR_CONF,
+        "majority | N: members that must confirm a write (default majority)"),
+    AP_INIT_TAKE1("SSEWriteTimeout", sse_update_set_write_timeout, NULL, DIR_CONF,
+        "How long the write concern may take before a write is unconfirmed (default 5s)"),
     { NULL }
 };
 

@@ -30,17 +30,17 @@ static const char *token_from_header(request_rec *r, int *scheme_seen)
     return *h ? h : NULL;
 }
 
-static const char *token_from_query(request_rec *r, const sse_dir_conf *d)
+static const char *token_in_args(request_rec *r, const char *param)
 {
     const char *args = r->args;
     apr_size_t nlen;
 
-    if (!d->token_query_param || !args) return NULL;
-    nlen = strlen(d->token_query_param);
+    if (!param || !args) return NULL;
+    nlen = strlen(param);
     while (*args) {
         const char *end = strchr(args, '&');
         apr_size_t len = end ? (apr_size_t)(end - args) : strlen(args);
-        if (len > nlen && args[nlen] == '=' && !strncmp(args, d->token_query_param, nlen)) {
+        if (len > nlen && args[nlen] == '=' && !strncmp(args, param, nlen)) {
             char *value = apr_pstrmemdup(r->pool, args + nlen + 1, len - nlen - 1);
             if (ap_unescape_urlencoded(value) != OK) return "";
             return value;
@@ -49,6 +49,16 @@ static const char *token_from_query(request_rec *r, const sse_dir_conf *d)
         if (*args == '&') args++;
     }
     return NULL;
+}
+
+static const char *token_from_query(request_rec *r, const sse_dir_conf *d)
+{
+    return token_in_args(r, d->token_query_param);
+}
+
+int sse_auth_token_in_query(request_rec *r, const sse_dir_conf *d)
+{
+    return token_from_query(r, d) || token_in_args(r, "access_token");
 }
 
 int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,

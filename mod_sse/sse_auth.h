@@ -15,6 +15,11 @@
 int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
                           sse_jwt_claims *claims);
 
+/* 1 when the query string carries a token (SSETokenQueryParam, or the
+ * RFC 6750 name access_token): a write refuses it, so no token that can
+ * change data sits in a URL, a log line or a Referer. */
+int sse_auth_token_in_query(request_rec *r, const sse_dir_conf *d);
+
 /* 1 when SSEOwnerField is unset, or the document's field equals the token's
  * SSEOwnerClaim (or, for an array, contains it), compared by type: string
  * with string byte for byte, integer with integer; an empty claim never

@@ -12,6 +12,7 @@
 #include "apr_tables.h"
 
 #include "sse_jwt.h"
+#include "sse_patch.h"
 
 extern module AP_MODULE_DECLARE_DATA sse_module;
 
@@ -53,7 +54,16 @@ typedef struct {
     const char *token_query_param;
     apr_array_header_t *cors_origins;   /* const char * */
     int max_streams_per_user;       /* or SSE_UNSET; 0 = off */
+    /* Writes (sse-update, issue 14); 0 / NULL = unset */
+    apr_array_header_t *writable;       /* sse_writable_field (sse_patch.h); NULL = none */
+    apr_off_t max_body;                 /* SSEMaxBody */
+    int write_w;                        /* SSEWriteConcern: N >= 1, or SSE_W_MAJORITY */
+    apr_interval_time_t write_timeout;  /* SSEWriteTimeout */
 } sse_dir_conf;
+
+/* SSEWriteConcern majority, kept apart from any number of nodes. */
+#define SSE_W_MAJORITY (-2)
+
 
 /* The effective values, with defaults applied where a directive was unset. */
 const char *sse_conf_id_from(const sse_dir_conf *d);
@@ -65,6 +75,9 @@ apr_interval_time_t sse_conf_max_lifetime(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_leeway(const sse_dir_conf *d);
 long sse_conf_retry_ms(const sse_dir_conf *d);
 int sse_conf_max_streams_per_user(const sse_dir_conf *d);
+apr_off_t sse_conf_max_body(const sse_dir_conf *d);
+int sse_conf_write_w(const sse_dir_conf *d);
+apr_interval_time_t sse_conf_write_timeout(const sse_dir_conf *d);
 
 /* What the `connected` event names as `instance`: SSEInstanceName with %v
  * (ServerName), %p (local port) and %P (child PID) expanded, or by default

@@ -93,7 +93,8 @@ int sse_http_cors(request_rec *r, const sse_dir_conf *d, const char *methods)
         && apr_table_get(r->headers_in, "Access-Control-Request-Method")) {
         apr_table_setn(r->headers_out, "Access-Control-Allow-Methods", methods);
         apr_table_setn(r->headers_out, "Access-Control-Allow-Headers",
-                       "Authorization, Last-Event-ID, If-None-Match, Cache-Control");
+                       "Authorization, Last-Event-ID, If-None-Match, Cache-Control, "
+                       "If-Match, Content-Type");
         apr_table_setn(r->headers_out, "Access-Control-Max-Age", "600");
         r->status = HTTP_NO_CONTENT;
         return 1;

@@ -448,6 +448,100 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
     return status;
 }
 
+/* Writes go through the same pools and outage hold-off as polls: while the
+ * store is known to be down, a PATCH fails at once instead of waiting out
+ * serverSelectionTimeoutMS in a worker thread. */
+static int array_has_items(const bson_iter_t *it)
+{
+    bson_iter_t child;
+    return BSON_ITER_HOLDS_ARRAY(it) && bson_iter_recurse(it, &child) && bson_iter_next(&child);
+}
+
+static mongoc_write_concern_t *write_concern_for(const sse_dir_conf *d)
+{
+    mongoc_write_concern_t *wc = mongoc_write_concern_new();
+    int w = sse_conf_write_w(d);
+    apr_interval_time_t t = sse_conf_write_timeout(d);
+
+    if (w == SSE_W_MAJORITY) {
+        mongoc_write_concern_set_w(wc, MONGOC_WRITE_CONCERN_W_MAJORITY);
+    }
+    else {
+        mongoc_write_concern_set_w(wc, w);
+    }
+    mongoc_write_concern_set_wtimeout_int64(wc, (int64_t)apr_time_as_msec(t));
+    return wc;
+}
+
+sse_store_write_status sse_store_update(apr_pool_t *p, server_rec *s,
+                                        const sse_dir_conf *d, const char *id,
+                                        const bson_t *condition, const bson_t *update,
+                                        const char **error)
+{
+    store_pools *sp = pools_for(s, error);
+    mongoc_client_t *client;
+    mongoc_collection_t *coll;
+    mongoc_write_concern_t *wc;
+    bson_t filter = BSON_INITIALIZER;
+    bson_t opts = BSON_INITIALIZER;
+    bson_t reply;
+    bson_error_t err;
+    bson_iter_t it;
+    sse_store_write_status status;
+    int probe, ok;
+    int type = d->id_type == SSE_UNSET ? SSE_ID_AUTO : d->id_type;
+
+    if (!sp) return SSE_WRITE_UNAVAILABLE;
+    if (!d->database || !d->collection) {
+        *error = "SSEDatabase/SSECollection not set for this location";
+        return SSE_WRITE_UNAVAILABLE;
+    }
+    if (!append_typed_id(&filter, sse_conf_id_field(d), type, id)) {
+        bson_destroy(&filter);
+        return SSE_WRITE_NO_MATCH;
+    }
+    if (!bson_concat(&filter, condition)) {
+        bson_destroy(&filter);
+        *error = "update filter too large";
+        return SSE_WRITE_UNAVAILABLE;
+    }
+    wc = write_concern_for(d);
+    mongoc_write_concern_append(wc, &opts);
+    mongoc_write_concern_destroy(wc);
+
+    if (!outage_admits(p, sp, &probe, error)) {
+        bson_destroy(&filter);
+        bson_destroy(&opts);
+        return SSE_WRITE_UNAVAILABLE;
+    }
+    client = mongoc_client_pool_pop(sp->polls);
+    coll = mongoc_client_get_collection(client, d->database, d->collection);
+    ok = mongoc_collection_update_one(coll, &filter, update, &opts, &reply, &err);
+    if (bson_iter_init_find(&it, &reply, "writeConcernErrors")
+        && array_has_items(&it)) {
+        /* The write may be on the primary, but not where SSEWriteConcern asked. */
+        *error = ok ? "write concern not satisfied" : apr_pstrdup(p, err.message);
+        status = SSE_WRITE_UNCONFIRMED;
+        outage_record(sp, probe, NULL);
+    }
+    else if (!ok) {
+        *error = apr_pstrdup(p, err.message);
+        status = SSE_WRITE_UNAVAILABLE;
+        outage_record(sp, probe, &err);
+    }
+    else {
+        status = bson_iter_init_find(&it, &reply, "matchedCount")
+                 && bson_iter_as_int64(&it) > 0 ? SSE_WRITE_DONE : SSE_WRITE_NO_MATCH;
+        outage_record(sp, probe, NULL);
+    }
+    bson_destroy(&reply);
+    mongoc_collection_destroy(coll);
+    mongoc_client_pool_push(sp->polls, client);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    return status;
+}
+
 int sse_store_ping(apr_pool_t *p, server_rec *s, const char **error)
 {
     store_pools *sp = pools_for(s, error);

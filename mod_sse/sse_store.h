@@ -32,6 +32,22 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
                                  const sse_dir_conf *d, const char *id,
                                  sse_store_doc *doc, const char **error);
 
+typedef enum {
+    SSE_WRITE_DONE,           /* matched, applied and confirmed by the write concern */
+    SSE_WRITE_NO_MATCH,       /* no document matched the whole filter: nothing written */
+    SSE_WRITE_UNCONFIRMED,    /* applied where it landed, but the write concern failed */
+    SSE_WRITE_UNAVAILABLE     /* the store could not be asked, or refused the write */
+} sse_store_write_status;
+
+/* One conditional update_one of the document whose SSEIdField equals `id`
+ * (typed exactly as sse_store_fetch types it) and that also matches every
+ * field of `condition`, with SSEWriteConcern / SSEWriteTimeout. On anything
+ * but SSE_WRITE_DONE and SSE_WRITE_NO_MATCH, *error says why. */
+sse_store_write_status sse_store_update(apr_pool_t *p, server_rec *s,
+                                        const sse_dir_conf *d, const char *id,
+                                        const bson_t *condition, const bson_t *update,
+                                        const char **error);
+
 /* One `ping`, bounded to about a second. */
 int sse_store_ping(apr_pool_t *p, server_rec *s, const char **error);
 

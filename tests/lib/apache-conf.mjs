@@ -97,7 +97,9 @@ ${locationExtra}
     SetHandler sse-stream
 </LocationMatch>
 <LocationMatch "^/v1/meetings/(?<id>[A-Za-z0-9_-]{1,128})$">
-    SetHandler sse-resource
+    # GET/HEAD as sse-resource, plus PATCH of the allow-listed fields
+    SetHandler sse-update
+    SSEWritableField title string 200
 </LocationMatch>
 <Location "/health/ready">
     Require all granted

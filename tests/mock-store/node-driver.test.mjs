@@ -260,3 +260,41 @@ test('documents loaded with --data are found through $in on _id', async () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('$currentDate with a conditional filter: the version moves on and the old version no longer matches', async () => {
+  const t0 = new Date('2026-11-25T09:00:00.000Z');
+  await coll.updateOne({ _id: 'm1' }, { $set: { updatedAt: t0 } });
+  const first = await coll.updateOne({ _id: 'm1', updatedAt: t0 }, { $set: { title: 'A' }, $currentDate: { updatedAt: true } });
+  assert.equal(first.matchedCount, 1);
+  const doc = await coll.findOne({ _id: 'm1' });
+  assert.ok(doc.updatedAt instanceof Date && doc.updatedAt > t0);
+  const second = await coll.updateOne({ _id: 'm1', updatedAt: t0 }, { $set: { title: 'B' }, $currentDate: { updatedAt: { $type: 'date' } } });
+  assert.equal(second.matchedCount, 0);
+  assert.equal((await coll.findOne({ _id: 'm1' })).title, 'A');
+});
+
+test('the write concern a driver sends is counted in opWriteConcernCounters and kept as lastWriteConcern', async () => {
+  const status = () => client.db('admin').command({ serverStatus: 1 });
+  const before = (await status()).opWriteConcernCounters.update;
+  await coll.updateOne({ _id: 'm2' }, { $set: { progress: 36 } }, { writeConcern: { w: 'majority', wtimeoutMS: 1234 } });
+  await coll.updateOne({ _id: 'm2' }, { $set: { progress: 37 } }, { writeConcern: { w: 3 } });
+  const after = await status();
+  assert.equal(Number(after.opWriteConcernCounters.update.wmajority), Number(before.wmajority) + 1);
+  assert.equal(Number(after.opWriteConcernCounters.update.wnum['3']), Number(before.wnum['3'] ?? 0) + 1);
+  assert.equal(Number(after.lastWriteConcern.w), 3);
+});
+
+test('failCommand writeConcernError: the update is applied and the driver reports a write concern error', async () => {
+  await client.db('admin').command({
+    configureFailPoint: 'failCommand',
+    mode: { times: 1 },
+    data: { failCommands: ['update'], writeConcernError: { code: 64, codeName: 'WriteConcernFailed', errmsg: 'waiting for replication timed out' } },
+  });
+  await assert.rejects(
+    coll.updateOne({ _id: 'm3' }, { $set: { status: 'ready' } }, { writeConcern: { w: 'majority', wtimeoutMS: 100 } }),
+    (err) => err.name === 'MongoWriteConcernError' && err.code === 64,
+  );
+  assert.equal((await coll.findOne({ _id: 'm3' })).status, 'ready');
+  const clean = await coll.updateOne({ _id: 'm3' }, { $set: { status: 'summarizing' } });
+  assert.equal(clean.modifiedCount, 1);
+});

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -986,6 +987,126 @@ static int suite_teardown(void **state)
     return 0;
 }
 
+
+/* ---- tests: writes with confirmed persistence (issue 14) -------------- */
+
+static int64_t date_of(mongoc_collection_t *coll, const char *id, const char *field)
+{
+    bson_t *filter = BCON_NEW("_id", id);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
+    const bson_t *doc;
+    bson_iter_t it;
+    int64_t ms = -1;
+    if (mongoc_cursor_next(cur, &doc) && bson_iter_init_find(&it, doc, field) &&
+        BSON_ITER_HOLDS_DATE_TIME(&it))
+        ms = bson_iter_date_time(&it);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    return ms;
+}
+
+static void test_update_current_date_true_and_type_date_set_now_as_a_date(void **state)
+{
+    fixture_t *f = *state;
+    insert_json(f->coll, "{\"_id\":\"d1\",\"updatedAt\":{\"$date\":\"2026-11-25T09:00:00.000Z\"}}");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t before = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    bson_t *q = BCON_NEW("_id", "d1", "updatedAt", BCON_DATE_TIME(1795597200000LL));
+    bson_t *u = BCON_NEW("$currentDate", "{", "updatedAt", BCON_BOOL(true), "seenAt", "{",
+                         "$type", "date", "}", "}");
+    bson_t reply;
+    bson_error_t err;
+    assert_true(mongoc_collection_update_one(f->coll, q, u, NULL, &reply, &err));
+    bson_iter_t it;
+    assert_true(bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 1);
+    bson_destroy(&reply);
+    int64_t updated = date_of(f->coll, "d1", "updatedAt");
+    int64_t seen = date_of(f->coll, "d1", "seenAt");
+    assert_true(updated >= before && updated < before + 5000);
+    assert_true(seen >= before && seen < before + 5000);
+    /* The old version no longer matches: a second conditional update is a no-op. */
+    assert_true(mongoc_collection_update_one(f->coll, q, u, NULL, &reply, &err));
+    assert_true(bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 0);
+    bson_destroy(&reply);
+    bson_destroy(q);
+    bson_destroy(u);
+}
+
+static int64_t status_int(mongoc_client_t *client, const char *path)
+{
+    bson_t reply;
+    bson_error_t err;
+    bson_iter_t it, found;
+    int64_t v = 0;
+    assert_true(admin_command(client, "{\"serverStatus\":1}", &reply, &err));
+    if (bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, path, &found))
+        v = bson_iter_as_int64(&found);
+    bson_destroy(&reply);
+    return v;
+}
+
+static void test_write_concern_is_counted_per_w_and_the_last_one_kept(void **state)
+{
+    fixture_t *f = *state;
+    seed_meetings(f->coll);
+    int64_t majority0 = status_int(f->client, "opWriteConcernCounters.update.wmajority");
+    int64_t w2_0 = status_int(f->client, "opWriteConcernCounters.update.wnum.2");
+    bson_t *q = BCON_NEW("_id", "m1");
+    bson_t *u = BCON_NEW("$set", "{", "status", "ready", "}");
+    bson_error_t err;
+    mongoc_write_concern_t *wc = mongoc_write_concern_new();
+    mongoc_write_concern_set_w(wc, MONGOC_WRITE_CONCERN_W_MAJORITY);
+    mongoc_write_concern_set_wtimeout_int64(wc, 5000);
+    bson_t opts = BSON_INITIALIZER;
+    mongoc_write_concern_append(wc, &opts);
+    assert_true(mongoc_collection_update_one(f->coll, q, u, &opts, NULL, &err));
+    assert_int_equal(status_int(f->client, "opWriteConcernCounters.update.wmajority"), majority0 + 1);
+    assert_int_equal(status_int(f->client, "lastWriteConcern.wtimeout"), 5000);
+
+    bson_reinit(&opts);
+    mongoc_write_concern_set_w(wc, 2);
+    mongoc_write_concern_append(wc, &opts);
+    assert_true(mongoc_collection_update_one(f->coll, q, u, &opts, NULL, &err));
+    assert_int_equal(status_int(f->client, "opWriteConcernCounters.update.wnum.2"), w2_0 + 1);
+    assert_int_equal(status_int(f->client, "lastWriteConcern.w"), 2);
+    bson_destroy(&opts);
+    mongoc_write_concern_destroy(wc);
+    bson_destroy(q);
+    bson_destroy(u);
+}
+
+static void test_failpoint_write_concern_error_applies_the_update_and_reports_it(void **state)
+{
+    fixture_t *f = *state;
+    seed_meetings(f->coll);
+    configure_failpoint(f->client,
+                        "{\"configureFailPoint\":\"failCommand\",\"mode\":{\"times\":1},"
+                        "\"data\":{\"failCommands\":[\"update\"],\"writeConcernError\":"
+                        "{\"code\":64,\"codeName\":\"WriteConcernFailed\",\"errmsg\":\"waiting "
+                        "for replication timed out\"}}}");
+    bson_t *q = BCON_NEW("_id", "m2");
+    bson_t *u = BCON_NEW("$set", "{", "status", "ready", "}");
+    bson_t reply;
+    bson_error_t err;
+    bool ok = mongoc_collection_update_one(f->coll, q, u, NULL, &reply, &err);
+    assert_false(ok);
+    assert_int_equal(err.code, 64);
+    bson_iter_t it;
+    assert_true(bson_iter_init_find(&it, &reply, "writeConcernErrors") && BSON_ITER_HOLDS_ARRAY(&it));
+    assert_true(bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 1);
+    bson_destroy(&reply);
+    /* applied, as mongod applies it */
+    assert_find(f->coll, "{\"_id\":\"m2\"}", "{\"projection\":{\"status\":1}}",
+                "[{ \"_id\" : \"m2\", \"status\" : \"ready\" }]");
+    /* {times: 1}: the next update is clean */
+    assert_true(mongoc_collection_update_one(f->coll, q, u, NULL, &reply, &err));
+    assert_false(bson_iter_init_find(&it, &reply, "writeConcernErrors"));
+    bson_destroy(&reply);
+    bson_destroy(q);
+    bson_destroy(u);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -1022,6 +1143,9 @@ int main(void)
         T(test_failpoint_close_connection_fails_then_client_reconnects),
         T(test_failpoint_block_connection_delays_only_that_connection),
         T(test_failpoint_block_then_error_code_fails_after_the_delay),
+        T(test_update_current_date_true_and_type_date_set_now_as_a_date),
+        T(test_write_concern_is_counted_per_w_and_the_last_one_kept),
+        T(test_failpoint_write_concern_error_applies_the_update_and_reports_it),
         cmocka_unit_test(test_stopped_store_gives_server_selection_error_within_timeout),
     };
     int failed = cmocka_run_group_tests_name("mock-store via libmongoc", tests, suite_setup,
