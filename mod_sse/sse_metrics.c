@@ -60,6 +60,10 @@ static const int reject_codes[SSE_REJECT_COUNT - 1] = SSE_REJECT_CODES;
 static const char *const event_names[SSE_EV_COUNT] = {
     "connected", "status", "error", "connectionLost", "keepalive"
 };
+static const char *const write_names[SSE_WR_COUNT] = {
+    "saved", "conflict", "refused", "unconfirmed", "store_unavailable", "error"
+};
+
 static const char *const auth_names[SSE_AUTH_COUNT] = {
     "missing", "malformed", "unknown_key", "bad_signature", "expired",
     "not_yet_valid", "wrong_issuer", "wrong_audience", "unsupported", "other"
@@ -82,11 +86,19 @@ int sse_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     void *found = NULL;
 
     apr_pool_userdata_get(&found, TABLE_KEY, keep);
-    if (found) {
+    if (found && ((metrics_table *)found)->magic == TABLE_MAGIC
+        && ((metrics_table *)found)->ncounters == SSE_C_COUNT) {
         /* A restart: ServerLimit cannot change without a full stop, so
          * the table made for the first generation still fits. */
         table = found;
         return OK;
+    }
+    if (found) {
+        /* A graceful restart into a module build with other counters: the
+         * old table (still mapped by the old generation) cannot be read as
+         * this one, so the totals start again from a new table. */
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "mod_sse: the metrics layout changed with this module; totals restart");
     }
     if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit) != APR_SUCCESS || limit < 1) {
         limit = 16;
@@ -251,6 +263,19 @@ static sse_metrics_auth auth_reason(const char *reason)
     return SSE_AUTH_OTHER;
 }
 
+void sse_metrics_write_answered(int status, int unconfirmed)
+{
+    sse_metrics_write result;
+
+    if (status < 300)                             result = SSE_WR_SAVED;
+    else if (status == HTTP_PRECONDITION_FAILED)  result = SSE_WR_CONFLICT;
+    else if (status < 500)                        result = SSE_WR_REFUSED;
+    else if (status == HTTP_SERVICE_UNAVAILABLE)  result = unconfirmed ? SSE_WR_UNCONFIRMED
+                                                                       : SSE_WR_UNAVAILABLE;
+    else                                          result = SSE_WR_ERROR;
+    add(SSE_C_WRITES + result, 1);
+}
+
 void sse_metrics_auth_failure(const char *reason)
 {
     add(SSE_C_AUTH + auth_reason(reason), 1);
@@ -314,6 +339,11 @@ int sse_metrics_reject_code(int index)
 const char *sse_metrics_event_name(int ev)
 {
     return ev >= 0 && ev < SSE_EV_COUNT ? event_names[ev] : "other";
+}
+
+const char *sse_metrics_write_name(int result)
+{
+    return result >= 0 && result < SSE_WR_COUNT ? write_names[result] : "error";
 }
 
 const char *sse_metrics_auth_name(int reason)

@@ -54,6 +54,17 @@ typedef enum {
     SSE_AUTH_COUNT
 } sse_metrics_auth;
 
+/* How a PATCH (sse-update) ended. */
+typedef enum {
+    SSE_WR_SAVED,            /* 200 (or 204): applied and confirmed */
+    SSE_WR_CONFLICT,         /* 412: the version had moved on */
+    SSE_WR_REFUSED,          /* any other 4xx: nothing was written */
+    SSE_WR_UNCONFIRMED,      /* 503 write_unconfirmed: writeConcernError */
+    SSE_WR_UNAVAILABLE,      /* 503: the store could not be reached */
+    SSE_WR_ERROR,            /* 500 */
+    SSE_WR_COUNT
+} sse_metrics_write;
+
 /* Upper bounds of the poll-duration histogram, in microseconds (+Inf
  * comes after them). */
 #define SSE_POLL_BUCKETS_US { 500, 1000, 2500, 5000, 10000, 25000, 50000, \
@@ -72,7 +83,8 @@ enum {
     SSE_C_POLL_SUM_US = SSE_C_POLL_BUCKET + SSE_POLL_BUCKET_COUNT + 1,
     SSE_C_EVENTS,                                       /* + sse_metrics_event */
     SSE_C_AUTH = SSE_C_EVENTS + SSE_EV_COUNT,           /* + sse_metrics_auth */
-    SSE_C_COUNT = SSE_C_AUTH + SSE_AUTH_COUNT
+    SSE_C_WRITES = SSE_C_AUTH + SSE_AUTH_COUNT,         /* + sse_metrics_write */
+    SSE_C_COUNT = SSE_C_WRITES + SSE_WR_COUNT
 };
 
 /* Plain counters a caller adds to directly. */
@@ -105,6 +117,8 @@ void sse_metrics_poll(apr_interval_time_t took);
 void sse_metrics_event_sent(sse_metrics_event ev);
 /* `reason`: the text sse_auth sends in the 401 (NULL: no token at all). */
 void sse_metrics_auth_failure(const char *reason);
+/* One PATCH answered with `status`; `unconfirmed` for write_unconfirmed. */
+void sse_metrics_write_answered(int status, int unconfirmed);
 
 /* ---- reading ---- */
 
@@ -132,6 +146,7 @@ const char *sse_metrics_end_name(int end);
 int sse_metrics_reject_code(int index);         /* 0 for "other" */
 const char *sse_metrics_event_name(int ev);
 const char *sse_metrics_auth_name(int reason);
+const char *sse_metrics_write_name(int result);
 apr_int64_t sse_metrics_poll_bucket_us(int bucket);
 
 #endif

@@ -128,10 +128,14 @@ static void write_exposition(request_rec *r, const sse_metrics_totals *t)
                t->c[SSE_C_AUTH + i]);
     }
 
-    /* No handler writes to the store yet: the family is declared so
-     * dashboards and alerts can be written now; it has no samples. */
     family(r, "mod_sse_writes_total", "counter",
-           "Writes to the store, by result (no write handler yet: no samples).");
+           "PATCH requests (sse-update), by result: saved, conflict (412), refused (other 4xx), "
+           "unconfirmed (write concern failed), store_unavailable, error.");
+    for (i = 0; i < SSE_WR_COUNT; i++) {
+        sample(r, "mod_sse_writes_total",
+               apr_psprintf(r->pool, "{result=\"%s\"}", sse_metrics_write_name(i)),
+               t->c[SSE_C_WRITES + i]);
+    }
 }
 
 int sse_metrics_handler(request_rec *r)

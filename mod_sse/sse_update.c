@@ -18,6 +18,7 @@
 #include "sse_auth.h"
 #include "sse_http.h"
 #include "sse_json.h"
+#include "sse_metrics.h"
 #include "sse_patch.h"
 #include "sse_rest.h"
 #include "sse_store.h"
@@ -38,6 +39,7 @@ typedef struct {
 /* One info line per write: the id, the fields and the answer. */
 static int answered(const write_ctx *w, int status, const char *result)
 {
+    sse_metrics_write_answered(status, !strcmp(result, "write_unconfirmed"));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, w->r,
                   "mod_sse: write %s fields [%s]: %d %s",
                   w->id ? ap_escape_logitem(w->r->pool, w->id) : "-",

@@ -259,6 +259,32 @@ test('a bad token raises the auth-failure counter with its reason, and the 401 c
   assert.equal(delta('mod_sse_streams_opened_total'), 0, 'a refused stream is not an opened one');
 });
 
+test('writes are counted by result: saved, conflict (412) and refused (428)', async () => {
+  const writes = (m, result) => m.get(`mod_sse_writes_total{result="${result}"}`);
+  const before = await scrape();
+  const url = `${apache.url}/v1/meetings/p45`;
+  const auth = { Authorization: `Bearer ${token}` };
+  const first = await fetch(url, { headers: auth });
+  assert.equal(first.status, 200);
+  const etag = first.headers.get('etag');
+  const patch = (ifMatch) => fetch(url, {
+    method: 'PATCH',
+    headers: { ...auth, 'Content-Type': 'application/merge-patch+json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) },
+    body: JSON.stringify({ title: 'counted' }),
+  });
+  assert.equal((await patch(etag)).status, 200);
+  assert.equal((await patch(etag)).status, 412, 'the same If-Match again: the version moved on');
+  assert.equal((await patch(null)).status, 428);
+  // Counters are summed over both children: any scrape sees all three.
+  for (let i = 0; i < 4; i++) {
+    const after = await scrape();
+    assert.equal(writes(after, 'saved') - writes(before, 'saved'), 1);
+    assert.equal(writes(after, 'conflict') - writes(before, 'conflict'), 1);
+    assert.equal(writes(after, 'refused') - writes(before, 'refused'), 1);
+    assert.equal(writes(after, 'unconfirmed'), writes(before, 'unconfirmed'));
+  }
+});
+
 test('/server-status has the SSE section: ?auto lines and a per-child table', async () => {
   const auto = await get('/server-status?auto');
   assert.equal(auto.status, 200);
