@@ -36,6 +36,9 @@ const cfg = {
   rounds: env('BENCH_ROUNDS', 5),
   windowS: env('BENCH_WINDOW_S', 30),
   intervalMs: env('BENCH_INTERVAL_MS', 3000),
+  // How the suspended mode's server finds the id: 'segment' (SSEIdFrom
+  // path-segment 3, what conf/sse.conf recommends) or 'regex' (MATCH_ID).
+  idFrom: process.env.BENCH_ID_FROM || 'segment',
 };
 const LOAD = process.env.BENCH_LOAD || path.join(ROOT, 'build/bench/sse_load');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
@@ -239,7 +242,7 @@ try {
   const half = Math.ceil(cfg.suspended / 2);
   await apacheMode('mod_sse suspended (event)', cfg.suspended, {
     mpm: 'event', serverLimit: 2, startServers: 2, threadsPerChild: 16,
-    asyncFactor: Math.max(2, Math.ceil(half / 16) + 50),
+    asyncFactor: Math.max(2, Math.ceil(half / 16) + 50), idFrom: cfg.idFrom,
   });
   // Blocking: one worker thread per stream, two children.
   const perChild = Math.ceil(cfg.blocking / 2) + 32;

@@ -22,9 +22,13 @@ export function renderApacheConf({
   // Overrides conf/sse.conf's RequestReadTimeout (e.g. a short header
   // timeout for the slow-headers test); null keeps the shipped value.
   requestReadTimeout = null,
+  // 'regex': the handlers' sections name the id with (?<id>...) (MATCH_ID);
+  // 'segment': SSEIdFrom path-segment 3 and sections without a group.
+  idFrom = 'regex',
 }) {
   const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
   const mods = '/usr/lib/apache2/modules';
+  const idPattern = idFrom === 'segment' ? '[^/]+' : '(?<id>[A-Za-z0-9_-]{1,128})';
   const workers = maxRequestWorkers || threadsPerChild * serverLimit;
   const mpmConf = mpm === 'prefork'
     ? `StartServers ${startServers}\nMinSpareServers 2\nMaxSpareServers 10\nServerLimit ${workers}\nMaxRequestWorkers ${workers}`
@@ -82,12 +86,13 @@ SSEMongoURI "${uri}"
     SSEJWTLeeway ${leeway}
     SSEMaxLifetime ${maxLifetime}
     SSERetry ${retry}
+${idFrom === 'segment' ? '    SSEIdFrom path-segment 3' : ''}
 ${locationExtra}
 </Location>
-<LocationMatch "^/v1/meetings/(?<id>[A-Za-z0-9_-]{1,128})/events$">
+<LocationMatch "^/v1/meetings/${idPattern}/events$">
     SetHandler sse-stream
 </LocationMatch>
-<LocationMatch "^/v1/meetings/(?<id>[A-Za-z0-9_-]{1,128})$">
+<LocationMatch "^/v1/meetings/${idPattern}$">
     SetHandler sse-resource
 </LocationMatch>
 <Location "/health/ready">
