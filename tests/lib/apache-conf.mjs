@@ -25,6 +25,8 @@ export function renderApacheConf({
   // 'regex': the handlers' sections name the id with (?<id>...) (MATCH_ID);
   // 'segment': SSEIdFrom path-segment 3 and sections without a group.
   idFrom = 'regex',
+  // ListenBacklog; null keeps httpd's default (511).
+  listenBacklog = null,
 }) {
   const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
   const mods = '/usr/lib/apache2/modules';
@@ -39,6 +41,7 @@ export function renderApacheConf({
 ServerRoot "${dir}"
 ServerName 127.0.0.1
 Listen ${listenHost}:${port}
+${listenBacklog ? `ListenBacklog ${listenBacklog}` : ''}
 PidFile "${dir}/httpd.pid"
 DefaultRuntimeDir "${dir}"
 ErrorLog "${dir}/error.log"
