@@ -56,9 +56,6 @@ APLOG_USE_MODULE(sse);
 #define SCRATCH_MAX_FREE (256 * 1024)
 /* How long the scheduler waits before retrying a refused registration. */
 #define REGISTER_RETRY apr_time_from_msec(100)
-/* Spare blocks a suspending stream looks for on its connection's free list:
- * the regex sub-pool's and the request reading's (see release_spare_blocks). */
-#define SPARE_BLOCKS_RELEASED 3
 
 /* One suspended stream, from r->pool. */
 typedef struct suspended_stream suspended_stream;
@@ -749,28 +746,10 @@ void sse_async_before_first_write(request_rec *r)
     ap_add_output_filter_handle(hold_headers_filter_handle, NULL, r, r->connection);
 }
 
-/* Gives the connection allocator's spare blocks back to the system. Blocks
- * freed earlier in the request (ap_location_walk's regex sub-pool, the
- * input buffers) sit on its free list, and lowering max_free does not
- * release them; only a block freed after that does. Each pool created and
- * destroyed here takes one spare block (or maps a new one) and frees it. */
-static void release_spare_blocks(apr_pool_t *cpool)
-{
-    apr_pool_t *p[SPARE_BLOCKS_RELEASED];
-    int i;
-
-    apr_allocator_max_free_set(apr_pool_allocator_get(cpool), 1);
-    for (i = 0; i < SPARE_BLOCKS_RELEASED; i++) {
-        if (apr_pool_create(&p[i], cpool) != APR_SUCCESS) break;
-    }
-    while (i-- > 0) {
-        apr_pool_destroy(p[i]);
-    }
-}
-
 int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
 {
     suspended_stream *e = apr_palloc(r->pool, sizeof(*e));
+    apr_allocator_t *allocator;
     apr_bucket_brigade *in;
 
     e->s = s;
@@ -784,8 +763,9 @@ int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
     /* event gives each connection its own allocator, which keeps freed
      * blocks for reuse (MaxMemFree). A suspended stream allocates nothing
      * more from it, so a kept block would cost every stream 8 KB for its
-     * whole life: give the spare ones back, and freed ones at once... */
-    release_spare_blocks(r->connection->pool);
+     * whole life: give freed blocks back at once... */
+    allocator = apr_pool_allocator_get(r->connection->pool);
+    apr_allocator_max_free_set(allocator, 1);
     /* ...including the buffers reading the request left behind: the core
      * input filter still holds the block the request was read into, and
      * the allocator a spare one. A speculative read (nothing to read: the
