@@ -16,6 +16,11 @@
  * MPM's timer queue, or a worker running its tick. Timed callbacks cannot
  * be cancelled, so a stream is only ever finished from inside the callback
  * that carries it.
+ *
+ * A second thread per child (the hang-up watcher, Linux) waits in epoll for
+ * the hang-up of every suspended socket. It never ends a stream itself: it
+ * marks it, and moves it to the top of the heap if it is there, so the next
+ * callback ends it without a store query and frees its connection slot.
  */
 #include "httpd.h"
 #include "http_config.h"
