@@ -39,7 +39,7 @@ after(async () => {
 });
 
 async function apacheWith(opts) {
-  const a = await startApache({ storeUri: store.uri, logLevel: process.env.HANGUP_LOG || 'info sse:debug', ...opts });
+  const a = await startApache({ storeUri: store.uri, logLevel: 'info sse:debug', ...opts });
   servers.push(a);
   return a;
 }
