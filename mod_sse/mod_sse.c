@@ -183,7 +183,9 @@ static void *merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
 
     MERGE_PTR(database);
     MERGE_PTR(collection);
-    MERGE_PTR(id_from);
+    /* SSEIdFrom's two forms are one setting. */
+    conf->id_from = add->id_from ? add->id_from : base->id_from;
+    conf->id_segment = add->id_from ? add->id_segment : base->id_segment;
     MERGE_PTR(id_field);
     MERGE_NUM(id_type);
     MERGE_PTR(fields);
@@ -236,6 +238,38 @@ static const char *set_string(cmd_parms *cmd, void *d, const char *arg)
         return apr_psprintf(cmd->pool, "%s needs a non-empty value", cmd->cmd->name);
     }
     return ap_set_string_slot(cmd, d, arg);
+}
+
+/* SSEIdFrom VAR, or SSEIdFrom path-segment N: the id is the Nth segment of
+ * the path (/v1/meetings/ID/events: 3), so the section that sets the
+ * handler needs no regex group (ap_location_walk gives every request with
+ * one a sub-pool, whose block a suspended stream then keeps). */
+static const char *set_id_from(cmd_parms *cmd, void *d_, const char *a1, const char *a2)
+{
+    sse_dir_conf *d = d_;
+    char *end;
+    long n;
+
+    if (!a2) {
+        if (!*a1) {
+            return "SSEIdFrom needs a request variable name, or path-segment N";
+        }
+        d->id_from = a1;
+        d->id_segment = 0;
+        return NULL;
+    }
+    if (strcmp(a1, "path-segment")) {
+        return apr_psprintf(cmd->pool, "SSEIdFrom: '%s %s': two arguments must be "
+                            "path-segment N", a1, a2);
+    }
+    n = strtol(a2, &end, 10);
+    if (!*a2 || *end || n < 1 || n > 64) {
+        return apr_psprintf(cmd->pool, "SSEIdFrom path-segment: '%s' is not a segment "
+                            "number from 1 to 64 (/v1/meetings/ID/events: 3)", a2);
+    }
+    d->id_from = "path-segment";
+    d->id_segment = (int)n;
+    return NULL;
 }
 
 static const char *set_id_type(cmd_parms *cmd, void *d_, const char *arg)
@@ -775,9 +809,10 @@ static const command_rec sse_cmds[] = {
     AP_INIT_TAKE1("SSECollection", set_string,
         (void *)APR_OFFSETOF(sse_dir_conf, collection), DIR_CONF,
         "Collection holding the documents"),
-    AP_INIT_TAKE1("SSEIdFrom", set_string,
-        (void *)APR_OFFSETOF(sse_dir_conf, id_from), DIR_CONF,
-        "Request variable holding the document id (default MATCH_ID)"),
+    AP_INIT_TAKE12("SSEIdFrom", set_id_from, NULL, DIR_CONF,
+        "Where the document id comes from: a request variable (default MATCH_ID, "
+        "set by a (?<id>...) group), or path-segment N, the Nth segment of the path; "
+        "a segment that is empty, longer than 128 or not A-Z a-z 0-9 _ - is a 404"),
     AP_INIT_TAKE1("SSEIdField", set_string,
         (void *)APR_OFFSETOF(sse_dir_conf, id_field), DIR_CONF,
         "Document field the id is matched against (default _id)"),

@@ -16,6 +16,11 @@
  * MPM's timer queue, or a worker running its tick. Timed callbacks cannot
  * be cancelled, so a stream is only ever finished from inside the callback
  * that carries it.
+ *
+ * A second thread per child (the hang-up watcher, Linux) waits in epoll for
+ * the hang-up of every suspended socket. It never ends a stream itself: it
+ * marks it, and moves it to the top of the heap if it is there, so the next
+ * callback ends it without a store query and frees its connection slot.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -72,6 +77,10 @@ struct suspended_stream {
     int suspender_gone;
     apr_time_t suspended_at;
     int closing;                    /* the stream is over; close once allowed */
+    apr_size_t heap_at;             /* its index while in_heap */
+    int in_heap;
+    int hung_up;                    /* the watcher saw the client close (sched->lock) */
+    apr_uint32_t watch;             /* its slot in the watcher's table + 1; 0: none */
 };
 
 /* When the stream is over before the suspending worker was seen to leave
@@ -107,10 +116,28 @@ static void run_callback(void *baton);
 /* The heap (callers hold sched->lock)                                 */
 /* ------------------------------------------------------------------ */
 
+static void heap_place(apr_size_t i, suspended_stream *e)
+{
+    sched->heap[i] = e;
+    e->heap_at = i;
+}
+
+/* Moves heap[i] up to where its due belongs. */
+static void heap_sift_up(apr_size_t i)
+{
+    suspended_stream *e = sched->heap[i];
+
+    while (i > 0) {
+        apr_size_t parent = (i - 1) / 2;
+        if (sched->heap[parent]->due <= e->due) break;
+        heap_place(i, sched->heap[parent]);
+        i = parent;
+    }
+    heap_place(i, e);
+}
+
 static int heap_push(suspended_stream *e)
 {
-    apr_size_t i;
-
     if (sched->len == sched->cap) {
         apr_size_t cap = sched->cap ? sched->cap * 2 : 1024;
         suspended_stream **grown = realloc(sched->heap, cap * sizeof(*grown));
@@ -118,14 +145,9 @@ static int heap_push(suspended_stream *e)
         sched->heap = grown;
         sched->cap = cap;
     }
-    i = sched->len++;
-    while (i > 0) {
-        apr_size_t parent = (i - 1) / 2;
-        if (sched->heap[parent]->due <= e->due) break;
-        sched->heap[i] = sched->heap[parent];
-        i = parent;
-    }
-    sched->heap[i] = e;
+    sched->heap[sched->len] = e;
+    e->in_heap = 1;
+    heap_sift_up(sched->len++);
     return 1;
 }
 
@@ -141,10 +163,11 @@ static suspended_stream *heap_pop(void)
             child++;
         }
         if (last->due <= sched->heap[child]->due) break;
-        sched->heap[i] = sched->heap[child];
+        heap_place(i, sched->heap[child]);
         i = child;
     }
-    if (sched->len) sched->heap[i] = last;
+    if (sched->len) heap_place(i, last);
+    top->in_heap = 0;
     return top;
 }
 
@@ -162,8 +185,9 @@ static void schedule(suspended_stream *e, apr_time_t due)
 {
     int ok;
 
-    e->due = due;
     apr_thread_mutex_lock(sched->lock);
+    /* A client that hung up while a worker ticked it: end it now. */
+    e->due = e->hung_up ? 0 : due;
     ok = heap_push(e);
     if (!ok) {
         push_overflow(e);
@@ -206,6 +230,234 @@ static int drain_overflow(server_rec *s)
     }
     sched->overflow = keep;
     return left;
+}
+
+/* ------------------------------------------------------------------ */
+/* The hang-up watcher                                                 */
+/* ------------------------------------------------------------------ */
+
+/* A client that closes its stream (a page closed, a mass reconnect after a
+ * failover) would otherwise be noticed only at its next tick, up to one
+ * SSEPollInterval later, and keep its connection slot (and its place in
+ * the child's connection limit) until then. One thread per child waits in
+ * epoll for the hang-ups of every suspended socket (EPOLLRDHUP, EPOLLHUP;
+ * not EPOLLIN, so bytes a client sends wake nothing) and makes the stream
+ * due at once; the tick that then ends it is the only place it is ended.
+ * Registrations are one-shot: a hang-up is reported once.
+ *
+ * epoll hands back a slot index and generation, never a stream pointer: a
+ * report may arrive after its stream ended, and the generation tells. The
+ * slots, like the heap, belong to sched->lock. Without epoll (not Linux)
+ * there is no watcher and a hang-up is seen at the next tick. */
+#ifdef __linux__
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#define WATCH_EVENTS 256
+#define WATCH_WAKE_TOKEN APR_UINT64_MAX
+
+typedef struct {
+    suspended_stream *e;            /* NULL: free */
+    apr_uint32_t gen;
+    apr_uint32_t next_free;         /* index + 1 of the next free slot */
+} watch_slot;
+
+typedef struct {
+    scheduler *sc;
+    int epfd, wakefd;
+    apr_thread_t *thread;
+    watch_slot *slots;              /* malloc'ed */
+    apr_uint32_t len, cap, free_head;
+} hangup_watcher;
+
+static hangup_watcher *watcher;     /* NULL: hang-ups are seen at the next tick */
+
+static apr_uint64_t watch_token(apr_uint32_t i)
+{
+    return ((apr_uint64_t)watcher->slots[i].gen << 32) | i;
+}
+
+static int socket_fd(request_rec *r)
+{
+    apr_os_sock_t fd;
+    apr_socket_t *sock = ap_get_conn_socket(r->connection);
+
+    return sock && apr_os_sock_get(&fd, sock) == APR_SUCCESS ? fd : -1;
+}
+
+/* Watches a stream's socket from its suspension until watch_stop(). */
+static void watch_start(suspended_stream *e)
+{
+    struct epoll_event ev;
+    apr_uint32_t i;
+    int fd = socket_fd(e->r);
+
+    if (!watcher || fd < 0) return;
+    apr_thread_mutex_lock(sched->lock);
+    if (watcher->free_head) {
+        i = watcher->free_head - 1;
+        watcher->free_head = watcher->slots[i].next_free;
+    }
+    else {
+        if (watcher->len == watcher->cap) {
+            apr_uint32_t cap = watcher->cap ? watcher->cap * 2 : 1024;
+            watch_slot *grown = realloc(watcher->slots, cap * sizeof(*grown));
+            if (!grown) {
+                apr_thread_mutex_unlock(sched->lock);
+                return;             /* unwatched: seen at its next tick */
+            }
+            watcher->slots = grown;
+            watcher->cap = cap;
+        }
+        i = watcher->len++;
+        watcher->slots[i].gen = 0;
+    }
+    watcher->slots[i].e = e;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLRDHUP | EPOLLONESHOT;      /* EPOLLHUP/ERR come anyway */
+    ev.data.u64 = watch_token(i);
+    if (epoll_ctl(watcher->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+        e->watch = i + 1;
+    }
+    else {
+        watcher->slots[i].e = NULL;
+        watcher->slots[i].next_free = watcher->free_head;
+        watcher->free_head = i + 1;
+    }
+    apr_thread_mutex_unlock(sched->lock);
+}
+
+/* Before the stream's socket closes and its pool goes. */
+static void watch_stop(suspended_stream *e)
+{
+    apr_uint32_t i;
+    int fd = socket_fd(e->r);
+
+    if (!watcher || !e->watch) return;
+    apr_thread_mutex_lock(sched->lock);
+    i = e->watch - 1;
+    if (fd >= 0) {
+        epoll_ctl(watcher->epfd, EPOLL_CTL_DEL, fd, NULL);
+    }
+    watcher->slots[i].e = NULL;
+    watcher->slots[i].gen++;
+    watcher->slots[i].next_free = watcher->free_head;
+    watcher->free_head = i + 1;
+    e->watch = 0;
+    apr_thread_mutex_unlock(sched->lock);
+}
+
+/* The client hung up (sched->lock held): a stream in the heap is due now;
+ * one in a worker or the MPM's queue sees hung_up when its tick runs. */
+static void mark_hung_up(suspended_stream *e)
+{
+    e->hung_up = 1;
+    if (e->in_heap) {
+        e->due = 0;
+        heap_sift_up(e->heap_at);
+    }
+}
+
+static void *APR_THREAD_FUNC watcher_main(apr_thread_t *thread, void *data)
+{
+    hangup_watcher *w = data;
+    struct epoll_event events[WATCH_EVENTS];
+
+    for (;;) {
+        int i, n = epoll_wait(w->epfd, events, WATCH_EVENTS, -1), woke = 0;
+
+        if (n < 0 && errno == EINTR) continue;
+        apr_thread_mutex_lock(w->sc->lock);
+        if (n < 0 || w->sc->exiting) {
+            apr_thread_mutex_unlock(w->sc->lock);
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            apr_uint64_t token = events[i].data.u64;
+            apr_uint32_t slot = (apr_uint32_t)(token & 0xffffffffu);
+
+            if (token == WATCH_WAKE_TOKEN || slot >= w->len) continue;
+            if (w->slots[slot].e && w->slots[slot].gen == (apr_uint32_t)(token >> 32)) {
+                mark_hung_up(w->slots[slot].e);
+                woke = 1;
+            }
+        }
+        if (woke) {
+            apr_thread_cond_signal(w->sc->wake);
+        }
+        apr_thread_mutex_unlock(w->sc->lock);
+    }
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+static void watcher_start(apr_pool_t *pchild, server_rec *s, scheduler *sc)
+{
+    hangup_watcher *w = apr_pcalloc(pchild, sizeof(*w));
+    struct epoll_event ev;
+    apr_status_t rv;
+
+    watcher = NULL;
+    w->sc = sc;
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.u64 = WATCH_WAKE_TOKEN;
+    if (w->epfd < 0 || w->wakefd < 0
+        || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    else {
+        rv = apr_thread_create(&w->thread, NULL, watcher_main, w, pchild);
+    }
+    if (rv != APR_SUCCESS) {
+        if (w->epfd >= 0) close(w->epfd);
+        if (w->wakefd >= 0) close(w->wakefd);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     "mod_sse: child %ld: no hang-up watcher; a closed stream is "
+                     "noticed at its next tick", (long)getpid());
+        return;
+    }
+    watcher = w;
+}
+
+/* After sched->exiting is set. */
+static void watcher_stop(void)
+{
+    apr_uint64_t one = 1;
+    apr_status_t rv;
+
+    if (!watcher) return;
+    if (write(watcher->wakefd, &one, sizeof(one)) < 0) {
+        /* the eventfd cannot be full after one write */
+    }
+    apr_thread_join(&rv, watcher->thread);
+    close(watcher->epfd);
+    close(watcher->wakefd);
+    free(watcher->slots);
+    watcher = NULL;
+}
+#else
+static void watch_start(suspended_stream *e) { (void)e; }
+static void watch_stop(suspended_stream *e) { (void)e; }
+static void watcher_start(apr_pool_t *pchild, server_rec *s, scheduler *sc)
+{
+    (void)pchild; (void)s; (void)sc;
+}
+static void watcher_stop(void) { }
+#endif
+
+/* 1 when the watcher saw this stream's client hang up. */
+static int stream_hung_up(suspended_stream *e)
+{
+    int hung_up;
+
+    apr_thread_mutex_lock(sched->lock);
+    hung_up = e->hung_up;
+    apr_thread_mutex_unlock(sched->lock);
+    return hung_up;
 }
 
 /* ------------------------------------------------------------------ */
@@ -288,6 +540,7 @@ static apr_status_t scheduler_stop(void *data)
     sched->exiting = 1;
     apr_thread_cond_signal(sched->wake);
     apr_thread_mutex_unlock(sched->lock);
+    watcher_stop();
     apr_thread_join(&rv, sched->thread);
     free(sched->heap);
     sched = NULL;
@@ -333,6 +586,7 @@ void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
                      "streams run in blocking mode", (long)getpid());
         return;
     }
+    watcher_start(pchild, s, sc);
     apr_pool_pre_cleanup_register(pchild, NULL, scheduler_stop);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                  "mod_sse: child %ld: streams run suspended "
@@ -502,9 +756,18 @@ static void run_tick(void *baton)
     suspender_done(e, apr_time_now());
     if (!e->closing) {
         apr_thread_mutex_lock(r->invoke_mtx);
-        sse_stream_use_tick_pool(e->s, scratch);
-        res = sse_stream_step(e->s, apr_time_now(), &next);
-        apr_pool_clear(scratch);
+        if (stream_hung_up(e)) {
+            /* No store query, no write: the client has gone. */
+            r->connection->aborted = 1;
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "mod_sse: suspended stream ended: the client closed its connection");
+            res = SSE_STEP_DONE;
+        }
+        else {
+            sse_stream_use_tick_pool(e->s, scratch);
+            res = sse_stream_step(e->s, apr_time_now(), &next);
+            apr_pool_clear(scratch);
+        }
         if (res == SSE_STEP_AGAIN) {
             schedule(e, next);
             apr_thread_mutex_unlock(r->invoke_mtx);
@@ -518,6 +781,7 @@ static void run_tick(void *baton)
         schedule(e, apr_time_now() + CLOSE_RECHECK);
         return;
     }
+    watch_stop(e);
     sse_stream_finish(e->s);
     close_suspended_connection(r);
 }
@@ -549,6 +813,54 @@ static void run_callback(void *baton)
     } while (++n < TICKS_PER_CALLBACK && (e = take_due()) != NULL);
 }
 
+/* ------------------------------------------------------------------ */
+/* Memory a suspended stream does not need                             */
+/* ------------------------------------------------------------------ */
+
+static ap_filter_rec_t *hold_headers_filter_handle;
+
+/* The HTTP header filter passes the response headers down on their own,
+ * without a FLUSH. The core output filter sets such a small brigade aside
+ * and creates a pool for it (deferred_write) that it keeps, cleared, for
+ * the connection's life: 8 KB mapped, 4 KB resident, per stream. This
+ * filter sits below the header and chunk filters for a stream's first write and
+ * holds the headers until the opening events (which end in a FLUSH) come,
+ * so the core gets headers and events as one flushed brigade and sets
+ * nothing aside. Then it takes itself out. */
+static apr_status_t hold_headers_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    apr_bucket_brigade *held = f->ctx;
+    apr_bucket *b;
+    int flush = 0;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
+        if (APR_BUCKET_IS_FLUSH(b) || APR_BUCKET_IS_EOS(b)) {
+            flush = 1;
+            break;
+        }
+    }
+    if (!flush) {
+        if (!held) {
+            f->ctx = held = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
+            apr_bucket_setaside(b, f->r->pool);
+        }
+        APR_BRIGADE_CONCAT(held, bb);
+        return APR_SUCCESS;
+    }
+    if (held) {
+        APR_BRIGADE_PREPEND(bb, held);
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+void sse_async_before_first_write(request_rec *r)
+{
+    ap_add_output_filter_handle(hold_headers_filter_handle, NULL, r, r->connection);
+}
+
 int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
 {
     suspended_stream *e = apr_palloc(r->pool, sizeof(*e));
@@ -559,6 +871,10 @@ int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
     e->s = s;
     e->r = r;
     e->due = next;
+    e->heap_at = 0;
+    e->in_heap = 0;
+    e->hung_up = 0;
+    e->watch = 0;
     /* event gives each connection its own allocator, which keeps freed
      * blocks for reuse (MaxMemFree). A suspended stream allocates nothing
      * more from it, so a kept block would cost every stream 8 KB for its
@@ -602,6 +918,7 @@ static void connection_suspended(conn_rec *c, request_rec *r)
                       "mod_sse: suspended by a worker in scoreboard status %d%s",
                       e->suspender_status, e->suspender ? "" : " (not told apart: bounded wait)");
         e->suspended_at = apr_time_now();
+        watch_start(e);
         schedule(e, e->due);
     }
 }
@@ -609,4 +926,9 @@ static void connection_suspended(conn_rec *c, request_rec *r)
 void sse_async_register_hooks(apr_pool_t *p)
 {
     ap_hook_suspend_connection(connection_suspended, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Below the header filter and chunking (AP_FTYPE_TRANSCODE), which
+     * must see only the body, and above every connection filter. */
+    hold_headers_filter_handle =
+        ap_register_output_filter("SSE_HOLD_HEADERS", hold_headers_filter, NULL,
+                                  AP_FTYPE_TRANSCODE + 5);
 }

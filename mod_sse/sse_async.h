@@ -36,6 +36,10 @@ apr_pool_t *sse_async_scratch_pool(void);
 /* 1 when the connection's socket can take a write now without blocking. */
 int sse_async_socket_has_room(conn_rec *c);
 
+/* Before a stream that will be suspended writes anything: keeps the core
+ * from setting the response headers aside in a pool of its own. */
+void sse_async_before_first_write(request_rec *r);
+
 /* Suspends a stream whose opening events are flushed; its next tick is due
  * at `next`. Returns SUSPENDED, for the handler to return. */
 int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next);

@@ -34,7 +34,8 @@ typedef struct {
 typedef struct {
     const char *database;
     const char *collection;
-    const char *id_from;            /* env var holding the id */
+    const char *id_from;            /* env var holding the id, or "path-segment" */
+    int id_segment;                 /* SSEIdFrom path-segment N: N; else 0 */
     const char *id_field;
     int id_type;                    /* sse_id_type or SSE_UNSET */
     apr_array_header_t *fields;     /* const char *; NULL = whole document */

@@ -5,8 +5,45 @@
 #include "http_protocol.h"
 #include "apr_strings.h"
 
+#include <string.h>
+
 #include "sse_http.h"
 #include "sse_json.h"
+
+/* The longest id a path segment may carry, as the shipped regex allows. */
+#define SEGMENT_ID_MAX 128
+
+/* The Nth segment of the path when it is a well-formed id: 1 to 128 of
+ * A-Z a-z 0-9 _ -, like the shipped (?<id>[A-Za-z0-9_-]{1,128}). */
+static const char *path_segment_id(request_rec *r, int n)
+{
+    const char *p = r->uri, *start;
+    apr_size_t len;
+
+    if (!p || *p != '/') return NULL;
+    while (n-- > 1) {
+        p = strchr(p + 1, '/');
+        if (!p) return NULL;
+    }
+    start = p + 1;
+    len = strcspn(start, "/");
+    if (len == 0 || len > SEGMENT_ID_MAX
+        || strspn(start, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") < len) {
+        return NULL;
+    }
+    return apr_pstrmemdup(r->pool, start, len);
+}
+
+const char *sse_http_resource_id(request_rec *r, const sse_dir_conf *d)
+{
+    const char *id;
+
+    if (d->id_segment > 0) {
+        return path_segment_id(r, d->id_segment);
+    }
+    id = apr_table_get(r->subprocess_env, sse_conf_id_from(d));
+    return id && *id ? id : NULL;
+}
 
 int sse_http_json(request_rec *r, int status, const char *body)
 {

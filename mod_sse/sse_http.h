@@ -35,4 +35,8 @@ int sse_http_unavailable(request_rec *r, apr_interval_time_t retry_after,
  * returns 1: the handler is done. Otherwise returns 0. */
 int sse_http_cors(request_rec *r, const sse_dir_conf *d, const char *methods);
 
+/* The document id the request names (SSEIdFrom), or NULL: the stream, the
+ * resource and every handler after them resolve it here. */
+const char *sse_http_resource_id(request_rec *r, const sse_dir_conf *d);
+
 #endif

@@ -72,8 +72,8 @@ int sse_resource_handler(request_rec *r)
     if (r->method_number != M_GET) {       /* HEAD arrives as M_GET */
         return sse_http_method_not_allowed(r, "GET, HEAD");
     }
-    id = apr_table_get(r->subprocess_env, sse_conf_id_from(d));
-    if (!id || !*id) {
+    id = sse_http_resource_id(r, d);
+    if (!id) {
         return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
     }
     if (sse_auth_authenticate(r, d, &claims) != OK) {

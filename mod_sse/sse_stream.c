@@ -600,8 +600,8 @@ int sse_stream_handler(request_rec *r)
     if (r->method_number != M_GET || r->header_only) {
         return sse_http_method_not_allowed(r, "GET");
     }
-    id = apr_table_get(r->subprocess_env, sse_conf_id_from(d));
-    if (!id || !*id) {
+    id = sse_http_resource_id(r, d);
+    if (!id) {
         return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
     }
     if (sse_auth_authenticate(r, d, claims) != OK) {
@@ -670,6 +670,7 @@ int sse_stream_handler(request_rec *r)
         /* 2.4 cannot hand a suspended connection back for keep-alive, so
          * the response says it ends with the connection. */
         apr_table_setn(r->headers_out, "Connection", "close");
+        sse_async_before_first_write(r);
     }
     r->status = HTTP_OK;
     s->counted_suspended = async;

@@ -16,9 +16,19 @@
 // gateway baseline (node-gateway.mjs, one setInterval per connection). Prints one table with the modes side by
 // side and writes it to tests/bench/results/<date>.md.
 //
-// Settings (environment): BENCH_SUSPENDED, BENCH_BLOCKING, BENCH_H2, BENCH_NODE
-// (streams per mode; 0 skips the mode), BENCH_DOCS, BENCH_ROUNDS, BENCH_WINDOW_S,
-// BENCH_INTERVAL_MS, BENCH_LOAD (path of the sse_load binary).
+// Reconnect storms (suspended mode, conf/sse.conf's sizing): N streams all
+// close and reopen within BENCH_STORM_SPREAD_MS (default 1000), on the same
+// instance (BENCH_STORM) and after a SIGKILL of one of two instances behind
+// HAProxy (BENCH_FAILOVER; HAProxy needs two descriptors a stream). Reports
+// the time until every reopened stream had its first `status`, p50/p90/p99
+// of each stream's time to that event, errors, and the kernel's
+// ListenOverflows delta (/proc/net/netstat: this network namespace).
+//
+// Settings (environment): BENCH_SUSPENDED, BENCH_BLOCKING, BENCH_H2, BENCH_NODE,
+// BENCH_STORM, BENCH_FAILOVER (streams per scenario; 0 skips it), BENCH_DOCS,
+// BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_INTERVAL_MS, BENCH_STORM_SPREAD_MS,
+// BENCH_LOAD (path of the sse_load binary). A storm alone at small size:
+// BENCH_STORM=2000 BENCH_FAILOVER=0 BENCH_SUSPENDED=0 BENCH_BLOCKING=0 BENCH_NODE=0.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +38,7 @@ import {
   ROOT, TEST_SECRET, startMockStore, startApache, storeClient, opcounters, tmpDir, freePort, childPids,
 } from '../lib/harness.mjs';
 import { mintHS256 } from '../../ci/mint-token.mjs';
+import { startHaproxy } from '../lib/haproxy.mjs';
 
 const env = (k, d) => (process.env[k] !== undefined && process.env[k] !== '' ? Number(process.env[k]) : d);
 const cfg = {
@@ -39,6 +50,12 @@ const cfg = {
   rounds: env('BENCH_ROUNDS', 5),
   windowS: env('BENCH_WINDOW_S', 30),
   intervalMs: env('BENCH_INTERVAL_MS', 3000),
+  // How the suspended mode's server finds the id: 'segment' (SSEIdFrom
+  // path-segment 3, what conf/sse.conf recommends) or 'regex' (MATCH_ID).
+  idFrom: process.env.BENCH_ID_FROM || 'segment',
+  storm: env('BENCH_STORM', 10000),
+  failover: env('BENCH_FAILOVER', 10000),
+  stormSpreadMs: env('BENCH_STORM_SPREAD_MS', 1000),
 };
 const LOAD = process.env.BENCH_LOAD || path.join(ROOT, 'build/bench/sse_load');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
@@ -76,15 +93,41 @@ const sum = (pids, fn) => pids.reduce((acc, pid) => acc + fn(pid), 0);
 
 // ------------------------------------------------------------------ load client
 
-function startLoad({ port, streams, tokenFile, statsDir, h2 }) {
+function startLoad({ port, streams, tokenFile, statsDir, h2, extra = [] }) {
   if (h2) {
     return spawn(process.execPath, [path.join(ROOT, 'tests/bench/h2_load.mjs'), '--port', String(port),
       '--streams', String(streams), '--docs', String(cfg.docs), '--token-file', tokenFile, '--stats-dir', statsDir],
     { stdio: ['ignore', 'inherit', 'inherit'] });
   }
   const child = spawn(LOAD, ['--port', String(port), '--streams', String(streams), '--docs', String(cfg.docs),
-    '--token-file', tokenFile, '--stats-dir', statsDir], { stdio: ['ignore', 'inherit', 'inherit'] });
+    '--token-file', tokenFile, '--stats-dir', statsDir, ...extra], { stdio: ['ignore', 'inherit', 'inherit'] });
   return child;
+}
+
+// The kernel's count of connections dropped because an accept queue was full.
+function listenOverflows() {
+  const lines = fs.readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0].split(/\s+/);
+  const values = lines[1].split(/\s+/);
+  return Number(values[names.indexOf('ListenOverflows')]);
+}
+
+function stormStats(statsDir) {
+  const t = { t0: 0, last: 0, reopened: 0, live: 0, failed: 0, lost: 0, connected: 0, hist: new Map(), pids: [] };
+  for (const f of fs.readdirSync(statsDir).filter((n) => /^load\.\d+\.json$/.test(n))) {
+    let s;
+    try { s = JSON.parse(fs.readFileSync(path.join(statsDir, f), 'utf8')); } catch { continue; }
+    if (s.storm_t0 && (!t.t0 || s.storm_t0 < t.t0)) t.t0 = s.storm_t0;
+    if (s.storm_last > t.last) t.last = s.storm_last;
+    t.reopened += s.storm_reopened;
+    t.live += s.storm_live;
+    t.failed += s.storm_failed;
+    t.lost += s.lost;
+    t.connected += s.connected;
+    for (const [ms, n] of s.storm_hist) t.hist.set(ms, (t.hist.get(ms) || 0) + n);
+    t.pids.push(s.pid);
+  }
+  return t;
 }
 
 function loadStats(statsDir) {
@@ -182,6 +225,111 @@ async function measure({ name, streams, serverPids, port, store, meetings, token
   };
 }
 
+// ------------------------------------------------------------------ storms
+
+// The sizing conf/sse.conf recommends for `perChild` streams a child: a
+// factor that admits twice them (the closing and the reopening overlap)
+// and a listen backlog that takes a whole storm's SYNs.
+function stormSizing(perChild) {
+  return {
+    mpm: 'event', serverLimit: 2, startServers: 2, threadsPerChild: 16,
+    asyncFactor: Math.ceil((2 * perChild) / 15) + 1, listenBacklog: 4096, idFrom: cfg.idFrom,
+  };
+}
+
+// Holds `streams` streams through `port`, then `trigger()`s the storm and
+// waits until every reopened stream is live again (or 60 s).
+async function storm({ name, streams, port, trigger, reconnect }) {
+  const statsDir = tmpDir('sse-bench-storm-');
+  const load = startLoad({ port, streams, tokenFile, statsDir,
+    extra: ['--storm-spread-ms', String(cfg.stormSpreadMs), '--reconnect', reconnect ? '1' : '0'] });
+  try {
+    const t0 = Date.now();
+    let st = loadStats(statsDir);
+    while (st.connected + st.failed < streams && Date.now() - t0 < 300000) {
+      await sleep(500);
+      st = loadStats(statsDir);
+    }
+    log(`${name}: ${st.connected}/${streams} streams open (${st.failed} failed); storm in 2 s`);
+    await sleep(2000);
+    const overflows0 = listenOverflows();
+    await trigger(st.pids);
+    const started = Date.now();
+    let s = stormStats(statsDir);
+    let stable = 0;
+    while (Date.now() - started < 60000) {
+      await sleep(200);
+      const next = stormStats(statsDir);
+      const settled = next.reopened > 0 && next.live + next.failed >= next.reopened;
+      stable = settled && next.live === s.live ? stable + 1 : 0;
+      s = next;
+      if (settled && stable >= 5) break;       // a second with nothing new
+    }
+    const overflows = listenOverflows() - overflows0;
+    const [p50, p90, p99] = percentiles({ hist: new Map() }, { hist: s.hist }, [0.5, 0.9, 0.99]);
+    const result = {
+      name, streams, held: st.connected, reopened: s.reopened, live: s.live,
+      errors: s.failed + (s.reopened - s.live - s.failed) + st.failed,
+      allLiveS: s.t0 && s.last ? (s.last - s.t0) / 1000 : NaN, p50, p90, p99, overflows,
+    };
+    log(`${name}: ${s.live}/${s.reopened} live again after ${fmt(result.allLiveS, 2)} s; p50/p90/p99 ${p50}/${p90}/${p99} ms; ` +
+        `${result.errors} errors; ListenOverflows +${overflows}`);
+    return result;
+  } finally {
+    load.kill('SIGTERM');
+    await new Promise((resolve) => load.once('exit', resolve));
+    fs.rmSync(statsDir, { recursive: true, force: true });
+  }
+}
+
+async function stormSameInstance(streams) {
+  if (!streams) return;
+  const apache = await startApache({
+    storeUri: store.uri, secretFile, pollInterval: interval, keepalive: '15s', maxLifetime: '0',
+    logLevel: 'warn', timeout: 60, ...stormSizing(Math.ceil(streams / 2)),
+  });
+  try {
+    stormResults.push(await storm({
+      name: 'storm, same instance', streams, port: apache.port, reconnect: false,
+      trigger: async (pids) => { for (const pid of pids) process.kill(pid, 'SIGUSR1'); },
+    }));
+  } finally {
+    await apache.stop();
+  }
+  await sleep(2000);
+}
+
+function hardFdLimit() {
+  return Number(execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim()) || 1024;
+}
+
+async function stormFailover(wanted) {
+  if (!wanted) return;
+  // HAProxy holds two descriptors per stream, under the same hard limit.
+  const streams = Math.min(wanted, Math.floor((hardFdLimit() - 500) / 2));
+  if (streams < wanted) log(`failover storm: ${streams} streams, not ${wanted}: HAProxy may hold ${hardFdLimit()} descriptors`);
+  // Each instance must take every stream once the other is gone.
+  const opts = {
+    storeUri: store.uri, secretFile, pollInterval: interval, keepalive: '15s', maxLifetime: '0',
+    logLevel: 'warn', timeout: 60, ...stormSizing(Math.ceil(streams / 2)),
+  };
+  const a = await startApache(opts);
+  const b = await startApache(opts);
+  const lb = await startHaproxy({ backends: [{ name: 'a', port: a.port }, { name: 'b', port: b.port }], checkMs: 300,
+    maxconn: streams + 500 });
+  try {
+    stormResults.push(await storm({
+      name: 'storm, SIGKILL failover (HAProxy)', streams, port: lb.port, reconnect: true,
+      trigger: async () => { await a.kill(); },
+    }));
+  } finally {
+    await lb.stop();
+    await a.stop();
+    await b.stop();
+  }
+  await sleep(2000);
+}
+
 // ------------------------------------------------------------------ main
 
 const store = await startMockStore({
@@ -205,6 +353,8 @@ const now = Math.floor(Date.now() / 1000);
 fs.writeFileSync(tokenFile, mintHS256(TEST_SECRET, { sub: 'alice', iat: now, exp: now + 7200 }));
 const interval = `${cfg.intervalMs}ms`;
 const results = [];
+const stormResults = [];
+const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
 async function apacheMode(name, streams, opts, { h2 = false } = {}) {
   if (!streams) return;
@@ -247,7 +397,7 @@ try {
   const half = Math.ceil(cfg.suspended / 2);
   await apacheMode('mod_sse suspended (event)', cfg.suspended, {
     mpm: 'event', serverLimit: 2, startServers: 2, threadsPerChild: 16,
-    asyncFactor: Math.max(2, Math.ceil(half / 16) + 50),
+    asyncFactor: Math.max(2, Math.ceil(half / 16) + 50), idFrom: cfg.idFrom,
   });
   // Blocking: one worker thread per stream, two children.
   const perChild = Math.ceil(cfg.blocking / 2) + 32;
@@ -263,6 +413,8 @@ try {
     protocols: 'h2c http/1.1', h2: `H2MinWorkers 16\nH2MaxWorkers ${cfg.h2 + 64}\nH2MaxSessionStreams 128`,
   }, { h2: true });
   await nodeMode(cfg.node);
+  await stormSameInstance(cfg.storm);
+  await stormFailover(cfg.failover);
 } finally {
   await mongo.close();
   await store.stop();
@@ -270,7 +422,6 @@ try {
 
 // ------------------------------------------------------------------ report
 
-const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const row = (label, f) => `| ${label} | ${results.map(f).join(' | ')} |`;
 const suspended = results.find((r) => r.name.startsWith('mod_sse suspended'));
 const nodeGw = results.find((r) => r.name.startsWith('Node'));
@@ -282,21 +433,43 @@ const lines = [
   `SSEPollInterval ${cfg.intervalMs} ms, SSEKeepalive 15 s, ${cfg.docs} documents, ${cfg.rounds} change rounds, ` +
   `${cfg.windowS} s idle window; load client: tests/bench/sse_load.c (epoll; h2_load.mjs, Node's http2, for HTTP/2), mock-store as the store.`,
   '',
-  `| | ${results.map((r) => r.name).join(' | ')} |`,
-  `|---|${results.map(() => '---:').join('|')}|`,
-  row('streams held', (r) => `${r.held} / ${r.streams}`),
-  row('server threads', (r) => `${r.threads}`),
-  row('server RSS per stream', (r) => `${fmt(r.rssPerStream / 1)} KiB`),
-  row('MemAvailable drop per stream', (r) => `${fmt(r.memPerStream)} KiB`),
-  row('server CPU per stream-tick', (r) => `${fmt(r.cpuPerTick)} µs`),
-  row('store queries per stream per interval', (r) => fmt(r.queriesPerInterval, 2)),
-  row('change → client p50 / p99', (r) => `${r.p50} / ${r.p99} ms`),
-  row('changes delivered / expected', (r) => `${r.changes} / ${r.expected}`),
-  row('time to open all streams', (r) => `${fmt(r.openS)} s`),
-  '',
 ];
+if (results.length) {
+  lines.push(
+    `| | ${results.map((r) => r.name).join(' | ')} |`,
+    `|---|${results.map(() => '---:').join('|')}|`,
+    row('streams held', (r) => `${r.held} / ${r.streams}`),
+    row('server threads', (r) => `${r.threads}`),
+    row('server RSS per stream', (r) => `${fmt(r.rssPerStream / 1)} KiB`),
+    row('MemAvailable drop per stream', (r) => `${fmt(r.memPerStream)} KiB`),
+    row('server CPU per stream-tick', (r) => `${fmt(r.cpuPerTick)} µs`),
+    row('store queries per stream per interval', (r) => fmt(r.queriesPerInterval, 2)),
+    row('change → client p50 / p99', (r) => `${r.p50} / ${r.p99} ms`),
+    row('changes delivered / expected', (r) => `${r.changes} / ${r.expected}`),
+    row('time to open all streams', (r) => `${fmt(r.openS)} s`),
+    '',
+  );
+}
 if (suspended && nodeGw) {
   lines.push(`CPU per stream-tick, Node.js gateway / mod_sse suspended: ${fmt(nodeGw.cpuPerTick / suspended.cpuPerTick, 2)}x.`);
+}
+if (stormResults.length) {
+  const srow = (label, f) => `| ${label} | ${stormResults.map(f).join(' | ')} |`;
+  lines.push(
+    '',
+    `Reconnect storms: every stream closes and reopens within ${cfg.stormSpreadMs} ms (conf/sse.conf sizing: ` +
+    'ListenBacklog 4096, AsyncRequestWorkerFactor for twice the streams a child, 16 threads, 2 children).',
+    '',
+    `| | ${stormResults.map((r) => r.name).join(' | ')} |`,
+    `|---|${stormResults.map(() => '---:').join('|')}|`,
+    srow('streams held before', (r) => `${r.held} / ${r.streams}`),
+    srow('reopened / live again', (r) => `${r.reopened} / ${r.live}`),
+    srow('time to all live', (r) => `${fmt(r.allLiveS, 2)} s`),
+    srow('time to first status p50 / p90 / p99', (r) => `${r.p50} / ${r.p90} / ${r.p99} ms`),
+    srow('errors', (r) => `${r.errors}`),
+    srow('ListenOverflows (kernel, delta)', (r) => `${r.overflows}`),
+    '',
+  );
 }
 lines.push(
   'MemAvailable drop is system-wide minus the load client\'s RSS; it still includes the client-side kernel',
@@ -305,7 +478,8 @@ lines.push(
   'Reproduce:',
   '',
   '```',
-  `BENCH_SUSPENDED=${cfg.suspended} BENCH_BLOCKING=${cfg.blocking} BENCH_H2=${cfg.h2} BENCH_NODE=${cfg.node} BENCH_DOCS=${cfg.docs} ` +
+  `BENCH_SUSPENDED=${cfg.suspended} BENCH_BLOCKING=${cfg.blocking} BENCH_H2=${cfg.h2} BENCH_NODE=${cfg.node} BENCH_STORM=${cfg.storm} ` +
+  `BENCH_FAILOVER=${cfg.failover} BENCH_STORM_SPREAD_MS=${cfg.stormSpreadMs} BENCH_DOCS=${cfg.docs} ` +
   `BENCH_ROUNDS=${cfg.rounds} BENCH_WINDOW_S=${cfg.windowS} BENCH_INTERVAL_MS=${cfg.intervalMs} make bench`,
   '```',
   '',

@@ -10,9 +10,18 @@
  * with cumulative counters and a latency histogram (1 ms buckets); the
  * benchmark driver reads and subtracts them.
  *
+ *
+ * Storms (--storm-spread-ms S): on SIGUSR1 a process closes every stream
+ * and reopens each at a random moment within S ms, all at once (no
+ * inflight limit); with --reconnect, a stream the server closed reopens
+ * the same way (a failover). For each reopened stream it records the time
+ * from its reopening to its first `status` event, and the moment that
+ * event arrived, so the driver can tell when all were live again.
+ *
  *   sse_load --port P --streams N --docs K --token-file F --stats-dir D
  *            [--path /v1/meetings/%s/events] [--doc-prefix b] [--procs M]
- *            [--inflight 200] [--src-ips 8]
+ *            [--inflight 200] [--src-ips 8] [--storm-spread-ms 1000]
+ *            [--reconnect 1]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -45,23 +54,30 @@ typedef struct {
     int fd;
     int state;
     int doc;
+    int seq;
     int64_t opened_ms;
+    int64_t reopen_at;          /* storm: reopen then; 0 = not waiting */
+    int64_t reopened_ms;        /* storm: reopened, no status yet; 0 = none */
     int line_len;
     char line[LINE_KEEP + 1];
 } stream_t;
 
 static struct {
-    int port, streams, docs, procs, inflight, src_ips;
+    int port, streams, docs, procs, inflight, src_ips, storm_spread_ms, reconnect;
     const char *path, *doc_prefix, *stats_dir;
     char token[8192];
-} opt = { 0, 0, 1, 0, 200, 8, "/v1/meetings/%s/events", "b", NULL, { 0 } };
+} opt = { 0, 0, 1, 0, 200, 8, 0, 0, "/v1/meetings/%s/events", "b", NULL, { 0 } };
 
 static struct {
     long connected, failed, closed, statuses, changes, lost;
     uint32_t hist[HIST_MS];
+    /* storms */
+    int64_t storm_t0, storm_last;
+    long storm_reopened, storm_live, storm_failed;
+    uint32_t storm_hist[HIST_MS];
 } st;
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, storm_requested;
 
 static int64_t now_ms(void)
 {
@@ -102,6 +118,16 @@ static void write_stats(int index)
         fprintf(f, "%s[%d,%u]", first ? "" : ",", i, st.hist[i]);
         first = 0;
     }
+    fprintf(f, "],\"storm_t0\":%lld,\"storm_last\":%lld,\"storm_reopened\":%ld,"
+               "\"storm_live\":%ld,\"storm_failed\":%ld,\"storm_hist\":[",
+            (long long)st.storm_t0, (long long)st.storm_last, st.storm_reopened, st.storm_live,
+            st.storm_failed);
+    first = 1;
+    for (i = 0; i < HIST_MS; i++) {
+        if (!st.storm_hist[i]) continue;
+        fprintf(f, "%s[%d,%u]", first ? "" : ",", i, st.storm_hist[i]);
+        first = 0;
+    }
     fprintf(f, "]}\n");
     fclose(f);
     rename(tmp, path);
@@ -116,6 +142,8 @@ static void on_line(stream_t *s, const char *line)
         }
         else {
             st.failed++;
+            if (s->reopened_ms) st.storm_failed++;
+            s->reopened_ms = 0;
             s->state = ST_DONE;
         }
         return;
@@ -128,6 +156,15 @@ static void on_line(stream_t *s, const char *line)
     if (!strncmp(line, "id: ", 4)) {
         int64_t t = iso_ms(line + 4);
         st.statuses++;
+        if (s->reopened_ms) {
+            int64_t now = now_ms(), took = now - s->reopened_ms;
+            if (took < 0) took = 0;
+            if (took >= HIST_MS) took = HIST_MS - 1;
+            st.storm_hist[took]++;
+            st.storm_live++;
+            st.storm_last = now;
+            s->reopened_ms = 0;
+        }
         if (t > s->opened_ms) {
             int64_t lat = now_ms() - t;
             st.changes++;
@@ -213,15 +250,43 @@ static void send_request(stream_t *s, int epfd)
     epoll_ctl(epfd, EPOLL_CTL_MOD, s->fd, &ev);
 }
 
-static void finish(stream_t *s, int epfd)
+static int64_t storm_moment(int64_t from)
+{
+    return from + (opt.storm_spread_ms > 0 ? rand() % opt.storm_spread_ms : 0) + 1;
+}
+
+/* by_server: the server (or the network) ended it, not a storm's close. */
+static void finish(stream_t *s, int epfd, int by_server)
 {
     epoll_ctl(epfd, EPOLL_CTL_DEL, s->fd, NULL);
     close(s->fd);
     if (s->state >= ST_HEADERS) st.closed++;
     else if (s->state != ST_DONE) st.failed++;
+    if (s->reopened_ms && s->state < ST_BODY) st.storm_failed++;
+    s->reopened_ms = 0;
+    if (by_server && opt.reconnect && opt.storm_spread_ms > 0 && s->state == ST_BODY) {
+        int64_t now = now_ms();
+        if (!st.storm_t0) st.storm_t0 = now;
+        s->reopen_at = storm_moment(now);
+    }
     s->fd = -1;
     s->state = ST_DONE;
 }
+
+/* SIGUSR1: every stream closes now and reopens within the spread. */
+static void start_storm(stream_t *streams, int count, int epfd)
+{
+    int64_t now = now_ms();
+    int i;
+
+    st.storm_t0 = now;
+    for (i = 0; i < count; i++) {
+        if (streams[i].fd >= 0) finish(&streams[i], epfd, 0);
+        streams[i].reopen_at = storm_moment(now);
+    }
+}
+
+static void on_storm_signal(int sig) { (void)sig; storm_requested = 1; }
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
@@ -238,9 +303,38 @@ static int run(int index)
     for (i = 0; i < count; i++) {
         streams[i].fd = -1;
         streams[i].doc = (index + i * opt.procs) % opt.docs;
+        streams[i].seq = index + i * opt.procs;
     }
+    srand((unsigned)(getpid() ^ now_ms()));
     while (!stop) {
-        int n;
+        int n, wait_ms = 200;
+        if (storm_requested) {
+            storm_requested = 0;
+            start_storm(streams, count, epfd);
+        }
+        /* Storm reopenings are all at once: no inflight limit. */
+        if (st.storm_t0) {
+            int64_t now = now_ms(), soonest = 0;
+            for (i = 0; i < count; i++) {
+                stream_t *s = &streams[i];
+                if (!s->reopen_at) continue;
+                if (s->reopen_at <= now) {
+                    s->reopen_at = 0;
+                    st.storm_reopened++;
+                    if (start_connect(s, epfd, s->seq) < 0) {
+                        st.failed++;
+                        st.storm_failed++;
+                        s->state = ST_DONE;
+                        continue;
+                    }
+                    s->reopened_ms = now;
+                }
+                else if (!soonest || s->reopen_at < soonest) {
+                    soonest = s->reopen_at;
+                }
+            }
+            if (soonest && soonest - now < wait_ms) wait_ms = (int)(soonest - now);
+        }
         /* Keep at most `inflight` streams between connect and their 200. */
         while (next < count && pending < opt.inflight) {
             if (start_connect(&streams[next], epfd, index + next * opt.procs) < 0) {
@@ -252,17 +346,17 @@ static int run(int index)
             }
             next++;
         }
-        n = epoll_wait(epfd, events, 512, 200);
+        n = epoll_wait(epfd, events, 512, wait_ms);
         for (i = 0; i < n; i++) {
             stream_t *s = events[i].data.ptr;
-            int was_pending = s->state < ST_HEADERS;
+            int was_pending = s->state < ST_HEADERS && !s->reopened_ms && !st.storm_t0;
             if (s->state == ST_CONNECTING) {
                 int err = 0;
                 socklen_t len = sizeof(err);
                 getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-                if (err) { finish(s, epfd); pending--; continue; }
+                if (err) { finish(s, epfd, 1); if (was_pending) pending--; continue; }
                 send_request(s, epfd);
-                if (s->state == ST_DONE) { finish(s, epfd); pending--; }
+                if (s->state == ST_DONE) { finish(s, epfd, 1); if (was_pending) pending--; }
                 continue;
             }
             for (;;) {
@@ -273,7 +367,7 @@ static int run(int index)
                     continue;
                 }
                 if (got < 0 && (errno == EAGAIN || errno == EINTR)) break;
-                finish(s, epfd);
+                finish(s, epfd, 1);
                 break;
             }
             if (was_pending && s->state != ST_WAIT_STATUS) pending--;
@@ -303,6 +397,8 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--procs")) opt.procs = atoi(v);
         else if (!strcmp(k, "--inflight")) opt.inflight = atoi(v);
         else if (!strcmp(k, "--src-ips")) opt.src_ips = atoi(v);
+        else if (!strcmp(k, "--storm-spread-ms")) opt.storm_spread_ms = atoi(v);
+        else if (!strcmp(k, "--reconnect")) { opt.reconnect = atoi(v); }
         else if (!strcmp(k, "--path")) opt.path = v;
         else if (!strcmp(k, "--doc-prefix")) opt.doc_prefix = v;
         else if (!strcmp(k, "--stats-dir")) opt.stats_dir = v;
@@ -311,7 +407,7 @@ int main(int argc, char **argv)
     }
     if (!opt.port || opt.streams <= 0 || opt.docs <= 0 || !opt.stats_dir || !token_file) {
         fprintf(stderr, "usage: sse_load --port P --streams N --docs K --token-file F --stats-dir D "
-                        "[--procs M] [--path FMT] [--doc-prefix b] [--inflight 200] [--src-ips 8]\n");
+                        "[--procs M] [--path FMT] [--doc-prefix b] [--inflight 200] [--src-ips 8] [--storm-spread-ms S] [--reconnect 1]\n");
         return 2;
     }
     if (!(f = fopen(token_file, "r")) || !fgets(opt.token, sizeof(opt.token), f)) {
@@ -332,10 +428,12 @@ int main(int argc, char **argv)
 
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
+    signal(SIGUSR1, SIG_IGN);      /* storms are signalled to each process */
     signal(SIGPIPE, SIG_IGN);
     kids = calloc((size_t)opt.procs, sizeof(*kids));
     for (i = 0; i < opt.procs; i++) {
         if ((kids[i] = fork()) == 0) {
+            signal(SIGUSR1, on_storm_signal);
             return run(i);
         }
     }

@@ -29,9 +29,15 @@ export function renderApacheConf({
   // mod_ssl on the listener; `protocols` ('h2 http/1.1', 'h2c http/1.1')
   // loads mod_http2 and sets Protocols; `h2` holds mod_http2 directives.
   tls = null, protocols = null, h2 = '',
+  // 'regex': the handlers' sections name the id with (?<id>...) (MATCH_ID);
+  // 'segment': SSEIdFrom path-segment 3 and sections without a group.
+  idFrom = 'regex',
+  // ListenBacklog; null keeps httpd's default (511).
+  listenBacklog = null,
 }) {
   const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
   const mods = '/usr/lib/apache2/modules';
+  const idPattern = idFrom === 'segment' ? '[^/]+' : '(?<id>[A-Za-z0-9_-]{1,128})';
   const workers = maxRequestWorkers || threadsPerChild * serverLimit;
   const mpmConf = mpm === 'prefork'
     ? `StartServers ${startServers}\nMinSpareServers 2\nMaxSpareServers 10\nServerLimit ${workers}\nMaxRequestWorkers ${workers}`
@@ -42,6 +48,7 @@ export function renderApacheConf({
 ServerRoot "${dir}"
 ServerName 127.0.0.1
 Listen ${listenHost}:${port}
+${listenBacklog ? `ListenBacklog ${listenBacklog}` : ''}
 PidFile "${dir}/httpd.pid"
 DefaultRuntimeDir "${dir}"
 ErrorLog "${dir}/error.log"
@@ -91,12 +98,13 @@ ${maxStreamsPerUser === undefined ? '' : `SSEMaxStreamsPerUser ${maxStreamsPerUs
     SSEJWTLeeway ${leeway}
     SSEMaxLifetime ${maxLifetime}
     SSERetry ${retry}
+${idFrom === 'segment' ? '    SSEIdFrom path-segment 3' : ''}
 ${locationExtra}
 </Location>
-<LocationMatch "^/v1/meetings/(?<id>[A-Za-z0-9_-]{1,128})/events$">
+<LocationMatch "^/v1/meetings/${idPattern}/events$">
     SetHandler sse-stream
 </LocationMatch>
-<LocationMatch "^/v1/meetings/(?<id>[A-Za-z0-9_-]{1,128})$">
+<LocationMatch "^/v1/meetings/${idPattern}$">
     # GET/HEAD as sse-resource, plus PATCH of the allow-listed fields
     SetHandler sse-update
     SSEWritableField title string 200
