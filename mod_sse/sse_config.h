@@ -51,6 +51,9 @@ typedef struct {
     const char *jwt_type;           /* SSEJWTType: required header typ */
     const char *token_query_param;
     apr_array_header_t *cors_origins;   /* const char * */
+    /* Lists (issue 13) */
+    apr_array_header_t *filter_params;  /* sse_filter_param; SSEFilterParam */
+    long list_limit;                /* SSEListLimit or SSE_UNSET */
 } sse_dir_conf;
 
 /* The effective values, with defaults applied where a directive was unset. */
@@ -62,6 +65,7 @@ apr_interval_time_t sse_conf_keepalive(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_max_lifetime(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_leeway(const sse_dir_conf *d);
 long sse_conf_retry_ms(const sse_dir_conf *d);
+long sse_conf_list_limit(const sse_dir_conf *d);
 
 /* What the `connected` event names as `instance`: SSEInstanceName with %v
  * (ServerName), %p (local port) and %P (child PID) expanded, or by default

@@ -11,6 +11,9 @@
 
 #include "httpd.h"
 
+#include "sse_config.h"
+#include "sse_jwt.h"
+
 typedef struct sse_stream sse_stream;
 
 typedef enum {
@@ -19,6 +22,15 @@ typedef enum {
 } sse_step_result;
 
 int sse_stream_handler(request_rec *r);
+
+/* A list stream (sse_collection.c) after its own first poll: the same
+ * headers, opening, ticks and endings as a document stream, with `c`'s poll
+ * in place of the document's. `first_events` (the snapshot, or "") goes out
+ * after `connected`; `tick` and `async` as the handler chose them. */
+typedef struct sse_collection sse_collection;
+int sse_stream_start_collection(request_rec *r, const sse_dir_conf *d,
+                                const sse_jwt_claims *claims, apr_pool_t *tick,
+                                int async, sse_collection *c, const char *first_events);
 
 sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next);
 

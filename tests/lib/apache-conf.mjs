@@ -22,6 +22,8 @@ export function renderApacheConf({
   // Overrides conf/sse.conf's RequestReadTimeout (e.g. a short header
   // timeout for the slow-headers test); null keeps the shipped value.
   requestReadTimeout = null,
+  // The list handlers (issue 13): SSEListLimit and extra list directives.
+  listLimit = null,
 }) {
   const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
   const mods = '/usr/lib/apache2/modules';
@@ -66,11 +68,12 @@ DocumentRoot "${docRoot}"
 <Directory "${docRoot}">
     Require all granted
 </Directory>
-DirectoryIndex meetings.html
+DirectoryIndex index.html meetings.html
 
 SSEMongoURI "${uri}"
 
-<Location "/v1/meetings/">
+# "/v1/meetings" (no slash) also covers the list at /v1/meetings itself.
+<Location "/v1/meetings">
     Require all granted
     SSEDatabase meetings_app
     SSECollection meetings
@@ -82,6 +85,8 @@ SSEMongoURI "${uri}"
     SSEJWTLeeway ${leeway}
     SSEMaxLifetime ${maxLifetime}
     SSERetry ${retry}
+    SSEFilterParam status status
+${listLimit ? `    SSEListLimit ${listLimit}` : ''}
 ${locationExtra}
 </Location>
 <LocationMatch "^/v1/meetings/(?<id>[A-Za-z0-9_-]{1,128})/events$">
@@ -90,6 +95,14 @@ ${locationExtra}
 <LocationMatch "^/v1/meetings/(?<id>[A-Za-z0-9_-]{1,128})$">
     SetHandler sse-resource
 </LocationMatch>
+# After the {id} patterns, so these win: sections merge in the order they
+# appear, and "events" would otherwise be taken for an id.
+<LocationMatch "^/v1/meetings$">
+    SetHandler sse-collection
+</LocationMatch>
+<Location "/v1/meetings/events">
+    SetHandler sse-collection-stream
+</Location>
 <Location "/health/ready">
     Require all granted
     SetHandler sse-health
