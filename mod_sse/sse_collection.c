@@ -308,9 +308,9 @@ static int removal_needs_snapshot(const sse_set *old, const listing *l, apr_pool
     return 0;
 }
 
-const char *sse_collection_poll(sse_collection *c, apr_pool_t *tick, int resync,
-                                const char **why)
+const char *sse_collection_poll(void *c_, apr_pool_t *tick, int resync, const char **why)
 {
+    sse_collection *c = c_;
     const sse_dir_conf *d = c->d;
     long limit = sse_conf_list_limit(d);
     int ids_only = d->version_field != NULL && !resync;
@@ -445,5 +445,5 @@ int sse_collection_stream_handler(request_rec *r)
     else {
         first = snapshot_event(tick, c, &l);
     }
-    return sse_stream_start_collection(r, c->d, c->claims, tick, async, c, first);
+    return sse_stream_start_list(r, c->d, c->claims, tick, async, sse_collection_poll, c, first);
 }

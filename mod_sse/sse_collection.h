@@ -10,6 +10,8 @@
 
 #include "sse_stream.h"
 
+typedef struct sse_collection sse_collection;
+
 int sse_collection_handler(request_rec *r);
 int sse_collection_stream_handler(request_rec *r);
 
@@ -17,8 +19,7 @@ int sse_collection_stream_handler(request_rec *r);
  * the tag of the set after it as its id) that bring the client's set up to
  * date, "" when nothing changed, allocated from `tick`. With `resync` (the
  * store was down) the whole set goes out as one snapshot. NULL when the
- * store is unavailable, with *why set. */
-const char *sse_collection_poll(sse_collection *c, apr_pool_t *tick, int resync,
-                                const char **why);
+ * store is unavailable, with *why set. An sse_stream_poll_fn for `c`. */
+const char *sse_collection_poll(void *c, apr_pool_t *tick, int resync, const char **why);
 
 #endif

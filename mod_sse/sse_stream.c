@@ -24,7 +24,6 @@
 
 #include "sse_async.h"
 #include "sse_auth.h"
-#include "sse_collection.h"
 #include "sse_config.h"
 #include "sse_event.h"
 #include "sse_http.h"
@@ -55,7 +54,8 @@ struct sse_stream {
     int store_down;                 /* an error event went out for this outage */
     int have_version;
     char version[VERSION_MAX + 1];
-    sse_collection *collection;     /* a list stream (sse_collection.c); NULL: one document */
+    sse_stream_poll_fn poll;        /* a list stream's poll (sse_collection.c); NULL: one document */
+    void *poll_data;
 };
 
 /* Per-process: set once when this child is told to stop. */
@@ -256,15 +256,15 @@ static void queue_store_error(sse_stream *s, const char *why)
                                            "\"retryInMs\":%ld}", interval_ms)));
 }
 
-/* A list stream's poll: sse_collection.c says what changed, as events. */
-static sse_store_status poll_collection(sse_stream *s, const char **why)
+/* A list stream's poll: its owner says what changed, as events. */
+static sse_store_status poll_list(sse_stream *s, const char **why)
 {
     const char *events;
 
     /* Until the client has taken the last poll's events, polling again
      * would only pile up more of them (and cost a query). */
     if (s->stalled_since) return SSE_STORE_FOUND;
-    events = sse_collection_poll(s->collection, s->tick, s->store_down, why);
+    events = s->poll(s->poll_data, s->tick, s->store_down, why);
     if (!events) return SSE_STORE_UNAVAILABLE;
     if (*events) queue(s, events);
     s->store_down = 0;
@@ -315,11 +315,11 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
     if (now >= s->next_poll) {
         sse_store_doc doc;
         const char *why = NULL;
-        sse_store_status st = s->collection
-            ? poll_collection(s, &why)
+        sse_store_status st = s->poll
+            ? poll_list(s, &why)
             : sse_store_fetch(s->tick, s->r->server, s->d, s->id, &doc, &why);
 
-        if (s->collection && st == SSE_STORE_FOUND) {
+        if (s->poll && st == SSE_STORE_FOUND) {
             /* its events are queued; a list never ends with not_found */
         }
         else if (st == SSE_STORE_FOUND && sse_auth_may_see(s->d, s->claims, doc.stored)) {
@@ -387,7 +387,7 @@ static apr_interval_time_t first_poll_jitter(const sse_dir_conf *d, apr_time_t n
 static int start_stream(request_rec *r, const sse_dir_conf *d,
                         const sse_jwt_claims *claims, apr_pool_t *tick, int async,
                         const char *id, const sse_store_doc *doc,
-                        sse_collection *collection, const char *first_events);
+                        sse_stream_poll_fn poll, void *poll_data, const char *first_events);
 
 int sse_stream_handler(request_rec *r)
 {
@@ -434,14 +434,14 @@ int sse_stream_handler(request_rec *r)
     if (st == SSE_STORE_NOT_FOUND || !sse_auth_may_see(d, claims, doc.stored)) {
         return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
     }
-    return start_stream(r, d, claims, tick, async, id, &doc, NULL, NULL);
+    return start_stream(r, d, claims, tick, async, id, &doc, NULL, NULL, NULL);
 }
 
-int sse_stream_start_collection(request_rec *r, const sse_dir_conf *d,
-                                const sse_jwt_claims *claims, apr_pool_t *tick,
-                                int async, sse_collection *c, const char *first_events)
+int sse_stream_start_list(request_rec *r, const sse_dir_conf *d,
+                          const sse_jwt_claims *claims, apr_pool_t *tick, int async,
+                          sse_stream_poll_fn poll, void *poll_data, const char *first_events)
 {
-    return start_stream(r, d, claims, tick, async, r->uri, NULL, c, first_events);
+    return start_stream(r, d, claims, tick, async, r->uri, NULL, poll, poll_data, first_events);
 }
 
 /* Everything after the first poll, for one document or a list: the baton,
@@ -449,7 +449,7 @@ int sse_stream_start_collection(request_rec *r, const sse_dir_conf *d,
 static int start_stream(request_rec *r, const sse_dir_conf *d,
                         const sse_jwt_claims *claims, apr_pool_t *tick, int async,
                         const char *id, const sse_store_doc *doc,
-                        sse_collection *collection, const char *first_events)
+                        sse_stream_poll_fn poll, void *poll_data, const char *first_events)
 {
     sse_stream *s;
     const char *last_id;
@@ -468,10 +468,11 @@ static int start_stream(request_rec *r, const sse_dir_conf *d,
     s->out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     s->in = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     s->tick = tick;
-    s->collection = collection;
+    s->poll = poll;
+    s->poll_data = poll_data;
 
     /* A list compares Last-Event-ID with its set's tag itself. */
-    last_id = collection ? NULL
+    last_id = poll ? NULL
               : sse_event_last_id(apr_table_get(r->headers_in, "Last-Event-ID"));
     if (last_id) {
         apr_cpystrn(s->version, last_id, sizeof(s->version));
@@ -499,7 +500,7 @@ static int start_stream(request_rec *r, const sse_dir_conf *d,
                           (long)apr_time_as_msec(sse_conf_poll_interval(d)),
                           (long)apr_time_as_msec(sse_conf_keepalive(d)),
                           sse_json_string(s->tick, sse_conf_instance(s->tick, r)))));
-    if (collection) {
+    if (poll) {
         if (*first_events) queue(s, first_events);
     }
     else {

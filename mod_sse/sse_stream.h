@@ -23,14 +23,19 @@ typedef enum {
 
 int sse_stream_handler(request_rec *r);
 
-/* A list stream (sse_collection.c) after its own first poll: the same
- * headers, opening, ticks and endings as a document stream, with `c`'s poll
- * in place of the document's. `first_events` (the snapshot, or "") goes out
- * after `connected`; `tick` and `async` as the handler chose them. */
-typedef struct sse_collection sse_collection;
-int sse_stream_start_collection(request_rec *r, const sse_dir_conf *d,
-                                const sse_jwt_claims *claims, apr_pool_t *tick,
-                                int async, sse_collection *c, const char *first_events);
+/* A list stream's poll (sse_collection.c): the events that bring the client
+ * up to date ("" when nothing changed) allocated from `tick`, or NULL with
+ * *why set when the store is unavailable; `resync` after an outage. */
+typedef const char *(*sse_stream_poll_fn)(void *data, apr_pool_t *tick, int resync,
+                                          const char **why);
+
+/* A list stream after its own first poll: the same headers, opening, ticks
+ * and endings as a document stream, with `poll` in place of the document's.
+ * `first_events` (the snapshot, or "") goes out after `connected`; `tick`
+ * and `async` as the handler chose them. */
+int sse_stream_start_list(request_rec *r, const sse_dir_conf *d,
+                          const sse_jwt_claims *claims, apr_pool_t *tick, int async,
+                          sse_stream_poll_fn poll, void *poll_data, const char *first_events);
 
 sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next);
 
