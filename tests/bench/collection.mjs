@@ -115,10 +115,11 @@ try {
   const statuses = streams.reduce((n, s, i) => n + s.events.slice(marks[i]).filter((e) => e.event === 'status').length, 0);
   const busy = { findsPerInterval: (q1 - q0) / busyIntervals, cpuMsPerInterval: (c1 - c0) / busyIntervals, storeMs: (s1 - s0) / busyIntervals };
   const held = streams.filter((s) => !s.ended).length;
+  const rss2 = sum(apache.children(), (p) => procStatus(p, 'VmRSS'));
 
   const lines = [
     `list streams held: ${held} of ${cfg.streams}, ${cfg.docs} documents each, interval ${cfg.intervalMs} ms`,
-    `server RSS per list stream: ${((rss1 - rss0) / held).toFixed(1)} KiB (children ${rss0} -> ${rss1} KiB)`,
+    `server RSS per list stream: ${((rss1 - rss0) / held).toFixed(1)} KiB (children ${rss0} -> ${rss1} KiB; ${rss2} KiB after both windows)`,
     `idle: ${idle.findsPerInterval.toFixed(1)} finds per interval (${(idle.findsPerInterval / held).toFixed(3)} per stream), server CPU ${idle.cpuMsPerInterval.toFixed(1)} ms per interval, store CPU ${idle.storeMs.toFixed(0)} ms per interval`,
     `${cfg.changes} changes per interval: ${busy.findsPerInterval.toFixed(1)} finds per interval, server CPU ${busy.cpuMsPerInterval.toFixed(1)} ms per interval, store CPU ${busy.storeMs.toFixed(0)} ms per interval`,
     `extra finds per change: ${((q1 - q0 - idle.findsPerInterval * busyIntervals) / changed).toFixed(2)} (the full documents of what changed)`,
