@@ -142,7 +142,7 @@ function showTokenPanel(show) {
   els.logout.hidden = show || !getToken();
 }
 
-function renderConnection(state) {
+function renderConnection(state, { relayed = false } = {}) {
   document.body.dataset.connection = state.phase;
   const disconnected = state.phase === 'retrying' || state.phase === 'offline';
   els.banner.hidden = !disconnected;
@@ -164,7 +164,9 @@ function renderConnection(state) {
     const { kind, status } = state.fatal;
     const base = FATAL_MESSAGES[kind] || FATAL_MESSAGES.rejected;
     showError(kind === 'rejected' ? `${base} (HTTP ${status})` : base);
-    if (kind === 'unauthorized') {
+    // Only this tab's own stream decides about this tab's token: a follower keeps its token
+    // and waits, and takes over (with that token) when the leader gives up.
+    if (kind === 'unauthorized' && !relayed) {
       sessionStorage.removeItem(TOKEN_KEY);
       stop();
       els.list.hidden = true;

@@ -10,7 +10,8 @@
  *   startStream  (lastEventId, { event, state, notice }) → { stop() }: opens the stream (leader only)
  *   getList      () → { items, truncated, tag }: what this tab shows, for a tab that joins
  *   onEvent      a list event ({ type: 'snapshot' | 'status' | 'removed', ... }) to apply
- *   onState      the stream client's state ({ phase, attempt, ... }), relayed to followers
+ *   onState      (state, { relayed }) the stream client's state ({ phase, attempt, ... }); relayed
+ *                is true in a follower (the leader's stream), false for this tab's own stream
  *   onNotice     the server's `error` notice, or null
  *   onRole       'leader' | 'follower'
  */
@@ -40,7 +41,7 @@ export function createSharedList({
     },
     state(s) {
       lastState = s;
-      onState(s);
+      onState(s, { relayed: false });
       post({ kind: 'state', state: s });
     },
     notice(n) {
@@ -72,10 +73,10 @@ export function createSharedList({
       } else if (data.kind === 'sync') {
         tag = data.tag;
         onEvent({ type: 'snapshot', items: data.items, truncated: data.truncated, tag: data.tag, source: 'tab' });
-        if (data.state) { lastState = data.state; onState(data.state); }
+        if (data.state) { lastState = data.state; onState(data.state, { relayed: true }); }
       } else if (data.kind === 'state') {
         lastState = data.state;
-        onState(data.state);
+        onState(data.state, { relayed: true });
       } else if (data.kind === 'notice') {
         onNotice(data.notice);
       }
