@@ -34,9 +34,12 @@ console.log(`apache2     ${apache.url}  (pid ${apache.pid}, error log ${apache.e
 console.log('');
 console.log('Open the live meeting page (token for user "alice", valid 8 h):');
 console.log(`  ${apache.url}/meetings.html?id=m1#token=${alice}`);
+console.log('All of alice\'s meetings, live, on one stream ("My meetings"):');
+console.log(`  ${apache.url}/#token=${alice}`);
 console.log('');
 console.log('Or watch the raw stream:');
 console.log(`  curl -N -H "Authorization: Bearer ${alice}" ${apache.url}/v1/meetings/m1/events`);
+console.log(`  curl -N -H "Authorization: Bearer ${alice}" ${apache.url}/v1/meetings/events`);
 console.log('');
 console.log(`The simulator moves every meeting one step each ${TICK_SECONDS} s; m1 starts over once`);
 console.log('ready, so the page always has something to show. Ctrl-C stops both.');

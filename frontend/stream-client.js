@@ -1,6 +1,7 @@
 // The live meeting stream: fetch() + ReadableStream (so it can send `Authorization: Bearer`),
 // event-stream parsing, and the reconnect policy of CONTRACT.md "The frontend". It knows nothing
-// of the DOM: the page listens to 'document', 'state' and 'notice'. Clock, random, fetch and the
+// of the DOM: the page listens to 'document' (or, for the caller's list, 'list'), 'state' and
+// 'notice'. The list's state (a keyed map from snapshot/status/removed) is pure functions below. Clock, random, fetch and the
 // network (online/offline) are injected so the unit tests can drive every path.
 
 import { createEventStreamDecoder } from './event-stream-parser.js';
@@ -82,6 +83,12 @@ class HttpStatusError extends Error {
  *              'retrying' | 'offline' | 'fatal' | 'stopped'; `fatal` = { kind, status, message }
  *   'notice'   ({ code, message, retryInMs } | null)           the server's `error` event (the
  *                                                              stream stays open); null clears it
+ *   'list'     ({ type: 'snapshot', items, truncated, tag } | { type: 'status', doc, tag } |
+ *               { type: 'removed', id, tag })                  with `list`, instead of 'document'
+ *
+ * With `list: { path: '/v1/meetings', query: '?status=ready' }` the client follows the caller's
+ * collection: the REST resync is GET path+query (its ETag the set's tag), the stream
+ * path/events+query. `lastEventId` resumes from a tag (or version) the page already shows.
  */
 export function createStreamClient({
   meetingId,
@@ -94,11 +101,15 @@ export function createStreamClient({
   isOnline = () => (typeof navigator === 'undefined' || navigator.onLine !== false),
   backoffMs = DEFAULT_BACKOFF_MS,
   respectServerRetry = true,
+  list = null,
+  lastEventId: initialLastEventId = null,
 }) {
-  const listeners = { document: [], state: [], notice: [] };
+  const listeners = { document: [], state: [], notice: [], list: [] };
   const base = baseUrl.replace(/\/$/, '');
-  const resourceUrl = `${base}/v1/meetings/${encodeURIComponent(meetingId)}`;
-  const streamUrl = `${resourceUrl}/events`;
+  const resourceUrl = list
+    ? `${base}${list.path}${list.query || ''}`
+    : `${base}/v1/meetings/${encodeURIComponent(meetingId)}`;
+  const streamUrl = list ? `${base}${list.path}/events${list.query || ''}` : `${resourceUrl}/events`;
 
   let state = { phase: 'stopped', attempt: 0 };
   let generation = 0;        // bumps on every connection and on stop(): late callbacks of an old one are ignored
@@ -107,7 +118,7 @@ export function createStreamClient({
   let stallTimer = null;
   let attempt = 0;           // reconnection attempts since the stream was last live
   let serverRetryMs = 0;     // the latest `retry:` field
-  let lastEventId = null;    // sent as Last-Event-ID
+  let lastEventId = initialLastEventId; // sent as Last-Event-ID
   let newestTime = null;     // updatedAt of the newest rendered document
   let keepaliveMs = DEFAULT_KEEPALIVE_MS;
   let noticeShown = false;
@@ -232,6 +243,12 @@ export function createStreamClient({
       const doc = await res.json();
       if (gen !== generation) return;
       const version = versionFromEtag(res.headers.get('ETag'));
+      if (list) {
+        // The page now holds this set: the stream resumes from its tag, with no snapshot.
+        emit('list', { type: 'snapshot', items: doc.items || [], truncated: !!doc.truncated, tag: version, source: 'rest' });
+        if (version !== null) lastEventId = version;
+        return;
+      }
       // The page now shows this version: resume the stream from it, so the server does not
       // resend it (and a status older than it is dropped by offerDocument).
       if (offerDocument(doc, 'rest', version) && version !== null) lastEventId = version;
@@ -308,7 +325,17 @@ export function createStreamClient({
         if (!payload) return null;
         if (state.phase !== 'live') { attempt = 0; setState({ phase: 'live' }); }
         if (noticeShown) { noticeShown = false; emit('notice', null); }
-        offerDocument(payload, 'stream', ev.lastEventId || null);
+        if (list) emit('list', { type: 'status', doc: payload, tag: ev.lastEventId || null });
+        else offerDocument(payload, 'stream', ev.lastEventId || null);
+        return null;
+      case 'snapshot':
+        if (!list || !payload || !Array.isArray(payload.items)) return null;
+        if (noticeShown) { noticeShown = false; emit('notice', null); }
+        emit('list', { type: 'snapshot', items: payload.items, truncated: !!payload.truncated, tag: ev.lastEventId || null, source: 'stream' });
+        return null;
+      case 'removed':
+        if (!list || !payload || payload._id === undefined) return null;
+        emit('list', { type: 'removed', id: payload._id, tag: ev.lastEventId || null });
         return null;
       case 'error':
         noticeShown = true;
@@ -362,4 +389,45 @@ export function createStreamClient({
     get state() { return state; },
     get lastEventId() { return lastEventId; },
   };
+}
+
+// ---- the caller's list: pure state --------------------------------------------------------
+
+/** A list item's key: its `_id` (string, or the hex of an ObjectId as the server renders it). */
+export const listKey = (id) => (typeof id === 'string' ? id : JSON.stringify(id));
+
+/**
+ * The list after one 'list' event, as a new Map (key → document); `items` is never mutated.
+ * snapshot replaces everything, status adds or replaces one document, removed drops one.
+ */
+export function applyListEvent(items, ev) {
+  if (!ev) return items;
+  if (ev.type === 'snapshot') {
+    const next = new Map();
+    for (const doc of ev.items || []) if (doc && doc._id !== undefined) next.set(listKey(doc._id), doc);
+    return next;
+  }
+  const next = new Map(items);
+  if (ev.type === 'status' && ev.doc && ev.doc._id !== undefined) next.set(listKey(ev.doc._id), ev.doc);
+  else if (ev.type === 'removed') next.delete(listKey(ev.id));
+  return next;
+}
+
+/** The rows in the server's order: newest updatedAt first, then by id. */
+export function listRows(items) {
+  return [...items.values()].sort((a, b) => {
+    const ta = documentTime(a) ?? -Infinity;
+    const tb = documentTime(b) ?? -Infinity;
+    if (ta !== tb) return tb - ta;
+    const ka = listKey(a._id);
+    const kb = listKey(b._id);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+}
+
+/** The query for a status filter: '' for none, else '?status=a,b' (each value encoded, so a
+ *  comma inside a value stays part of it). Order and repeats do not matter. */
+export function listFilterQuery(statuses) {
+  const values = [...new Set(statuses || [])].filter((v) => typeof v === 'string' && v !== '').sort();
+  return values.length ? `?status=${values.map(encodeURIComponent).join(',')}` : '';
 }

@@ -23,6 +23,8 @@
 #include <mongoc/mongoc.h>
 
 #include "sse_async.h"
+#include "sse_collection.h"
+#include "sse_collection_set.h"
 #include "sse_config.h"
 #include "sse_duration.h"
 #include "sse_jwt.h"
@@ -43,6 +45,8 @@
 #define SSE_DEFAULT_LEEWAY        apr_time_from_sec(30)
 #define SSE_DEFAULT_RETRY_MS      5000
 #define SSE_DEFAULT_MAX_PER_USER  16
+#define SSE_DEFAULT_LIST_LIMIT    500
+#define MAX_LIST_LIMIT            10000
 #define MIN_POLL              apr_time_from_msec(100)
 /* Keeps "started + lifetime" and friends far from overflow. */
 #define MAX_DURATION          apr_time_from_sec(366 * 24 * 3600)
@@ -89,6 +93,11 @@ apr_interval_time_t sse_conf_leeway(const sse_dir_conf *d)
 long sse_conf_retry_ms(const sse_dir_conf *d)
 {
     return d->retry_ms >= 0 ? d->retry_ms : SSE_DEFAULT_RETRY_MS;
+}
+
+long sse_conf_list_limit(const sse_dir_conf *d)
+{
+    return d->list_limit >= 0 ? d->list_limit : SSE_DEFAULT_LIST_LIMIT;
 }
 
 /* Set once in child_init, read-only afterwards: the default instance id.
@@ -170,6 +179,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     d->retry_ms = SSE_UNSET;
     d->emit_always = SSE_UNSET;
     d->max_streams_per_user = SSE_UNSET;
+    d->list_limit = SSE_UNSET;
     return d;
 }
 
@@ -206,6 +216,8 @@ static void *merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     MERGE_PTR(cors_origins);
     MERGE_NUM(max_streams_per_user);
     sse_update_merge_conf(conf, base, add);
+    MERGE_PTR(filter_params);   /* an inner list replaces the outer one */
+    MERGE_NUM(list_limit);
     return conf;
 }
 
@@ -391,6 +403,57 @@ static const char *set_emit(cmd_parms *cmd, void *d_, const char *arg)
     return NULL;
 }
 
+/* SSEFilterParam NAME FIELD: NAME is what a URL may say, FIELD a plain
+ * (dotted) field name, never an operator. */
+static const char *add_filter_param(cmd_parms *cmd, void *d_, const char *name,
+                                    const char *field)
+{
+    sse_dir_conf *d = d_;
+    sse_filter_param *fp;
+    const char *c;
+    int i;
+
+    if (!*name || strlen(name) > 64) {
+        return "SSEFilterParam: the parameter name must be 1 to 64 characters";
+    }
+    for (c = name; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '_' && *c != '-' && *c != '.') {
+            return apr_psprintf(cmd->pool, "SSEFilterParam: '%s' is not a parameter name "
+                                "(letters, digits, _ - . only)", name);
+        }
+    }
+    if (!*field || *field == '.' || field[strlen(field) - 1] == '.' || strstr(field, "..")
+        || strchr(field, '$')) {
+        return apr_psprintf(cmd->pool, "SSEFilterParam: '%s' is not a field name", field);
+    }
+    if (!d->filter_params) {
+        d->filter_params = apr_array_make(cmd->pool, 4, sizeof(sse_filter_param));
+    }
+    for (i = 0; i < d->filter_params->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(d->filter_params, i, sse_filter_param).name, name)) {
+            return apr_psprintf(cmd->pool, "SSEFilterParam: '%s' is given twice", name);
+        }
+    }
+    fp = apr_array_push(d->filter_params);
+    fp->name = name;
+    fp->field = field;
+    return NULL;
+}
+
+static const char *set_list_limit(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (!*arg || *end || !apr_isdigit(*arg) || n < 1 || n > MAX_LIST_LIMIT) {
+        return apr_psprintf(cmd->pool, "SSEListLimit: '%s' is not a number from 1 to %d",
+                            arg, MAX_LIST_LIMIT);
+    }
+    d->list_limit = (long)n;
+    return NULL;
+}
+
 static apr_array_header_t *own_key_list(cmd_parms *cmd, sse_dir_conf *d)
 {
     if (!d->keys) {
@@ -497,8 +560,9 @@ static const char *add_cors_origin(cmd_parms *cmd, void *d_, const char *origin)
 }
 
 /* ------------------------------------------------------------------ */
-/* Config-time check: every location that serves sse-stream or         */
-/* sse-resource must have a database, a collection, a key and a store. */
+/* Config-time check: every location that serves sse-stream, sse-resource, */
+/* sse-collection or sse-collection-stream must have a database, a       */
+/* collection, a key and a store.                                        */
 /* Done on the parsed config tree so `apachectl -t` reports it with    */
 /* the file and line of the SetHandler.                                */
 /* ------------------------------------------------------------------ */
@@ -509,7 +573,7 @@ typedef struct {
     int is_prefix_regex;      /* "^/lit" or "^/lit.*": the same URIs as <Location "/lit"> */
     int has_db, has_coll, has_key, has_uri, has_aud;
     int has_version, has_writable;   /* what sse-update needs besides */
-    const ap_directive_t *handler;   /* SetHandler sse-stream|sse-resource|sse-update */
+    const ap_directive_t *handler;   /* SetHandler sse-stream, -resource, -update, -collection* */
     int is_update;
 } section_summary;
 
@@ -555,7 +619,8 @@ static void summarize_directives(const ap_directive_t *dir, section_summary *sum
             const char *h = dir->args;
             if (*h == '"') h++;
             if (!strncasecmp(h, "sse-stream", 10) || !strncasecmp(h, "sse-resource", 12)
-                || !strncasecmp(h, "sse-update", 10)) {
+                || !strncasecmp(h, "sse-update", 10)
+                || !strncasecmp(h, "sse-collection", 14)) {
                 sum->handler = dir;
                 sum->is_update = !strncasecmp(h, "sse-update", 10);
             }
@@ -779,6 +844,14 @@ static int sse_handler(request_rec *r)
     if (!strcmp(r->handler, "sse-update")) {
         return sse_update_handler(r);
     }
+    if (!strcmp(r->handler, "sse-collection")) {
+        return sse_collection_handler(r);
+    }
+    if (!strcmp(r->handler, "sse-collection-stream")) {
+        int rv = sse_collection_stream_handler(r);
+        sse_metrics_stream_answered(r, rv);
+        return rv;
+    }
     return DECLINED;
 }
 
@@ -877,6 +950,12 @@ static const command_rec sse_cmds[] = {
         "majority | N: members that must confirm a write (default majority)"),
     AP_INIT_TAKE1("SSEWriteTimeout", sse_update_set_write_timeout, NULL, DIR_CONF,
         "How long the write concern may take before a write is unconfirmed (default 5s)"),
+    /* Lists (issue 13) */
+    AP_INIT_TAKE2("SSEFilterParam", add_filter_param, NULL, DIR_CONF,
+        "NAME FIELD: a list's ?NAME=a,b matches FIELD against those strings ($in); "
+        "repeatable; any other query parameter is refused"),
+    AP_INIT_TAKE1("SSEListLimit", set_list_limit, NULL, DIR_CONF,
+        "Most documents a list or list stream holds, newest first (default 500, at most 10000)"),
     { NULL }
 };
 

@@ -60,6 +60,9 @@ typedef struct {
     apr_off_t max_body;                 /* SSEMaxBody */
     int write_w;                        /* SSEWriteConcern: N >= 1, or SSE_W_MAJORITY */
     apr_interval_time_t write_timeout;  /* SSEWriteTimeout */
+    /* Lists (issue 13) */
+    apr_array_header_t *filter_params;  /* sse_filter_param; SSEFilterParam */
+    long list_limit;                /* SSEListLimit or SSE_UNSET */
 } sse_dir_conf;
 
 /* SSEWriteConcern majority, kept apart from any number of nodes. */
@@ -79,6 +82,7 @@ int sse_conf_max_streams_per_user(const sse_dir_conf *d);
 apr_off_t sse_conf_max_body(const sse_dir_conf *d);
 int sse_conf_write_w(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_write_timeout(const sse_dir_conf *d);
+long sse_conf_list_limit(const sse_dir_conf *d);
 
 /* What the `connected` event names as `instance`: SSEInstanceName with %v
  * (ServerName), %p (local port) and %P (child PID) expanded, or by default

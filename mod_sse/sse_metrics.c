@@ -58,7 +58,7 @@ static const char *const end_names[SSE_END_COUNT] = {
 };
 static const int reject_codes[SSE_REJECT_COUNT - 1] = SSE_REJECT_CODES;
 static const char *const event_names[SSE_EV_COUNT] = {
-    "connected", "status", "error", "connectionLost", "keepalive"
+    "connected", "status", "error", "connectionLost", "keepalive", "snapshot", "removed"
 };
 static const char *const write_names[SSE_WR_COUNT] = {
     "saved", "conflict", "refused", "unconfirmed", "store_unavailable", "error"

@@ -35,6 +35,8 @@ typedef enum {
     SSE_EV_ERROR,
     SSE_EV_CONNECTION_LOST,
     SSE_EV_KEEPALIVE,           /* a ": ping" comment, not an event */
+    SSE_EV_SNAPSHOT,            /* list streams */
+    SSE_EV_REMOVED,
     SSE_EV_COUNT
 } sse_metrics_event;
 

@@ -115,3 +115,8 @@ int sse_health_handler(request_rec *r)
                   "mod_sse: health check failed: %s", why);
     return sse_http_json(r, HTTP_SERVICE_UNAVAILABLE, "{\"status\":\"unavailable\"}\n");
 }
+
+int sse_rest_etag_matches(request_rec *r, const char *header, const char *tag)
+{
+    return etag_matches(r, header, tag);
+}

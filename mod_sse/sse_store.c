@@ -568,3 +568,82 @@ int sse_store_ping(apr_pool_t *p, server_rec *s, const char **error)
     }
     return ok;
 }
+
+/* ------------------------------------------------------------------ */
+/* Lists (issue 13)                                                    */
+/* ------------------------------------------------------------------ */
+
+sse_store_status sse_store_list(apr_pool_t *p, server_rec *s, const sse_dir_conf *d,
+                                const bson_t *filter, int ids_only, apr_int64_t limit,
+                                apr_array_header_t **docs, const char **error)
+{
+    store_pools *sp = pools_for(s, error);
+    mongoc_client_t *client;
+    mongoc_collection_t *coll;
+    mongoc_cursor_t *cursor;
+    const bson_t *found;
+    bson_t opts = BSON_INITIALIZER, sort, projection;
+    bson_error_t err;
+    sse_store_status status = SSE_STORE_FOUND;
+    int probe;
+
+    *docs = apr_array_make(p, 16, sizeof(sse_store_doc));
+    if (!sp) return SSE_STORE_UNAVAILABLE;
+    if (!d->database || !d->collection) {
+        *error = "SSEDatabase/SSECollection not set for this location";
+        return SSE_STORE_UNAVAILABLE;
+    }
+    /* Newest version first; _id breaks ties, so the order (and where a
+     * truncated list ends) is the same on every poll. */
+    BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
+    if (d->version_field) BSON_APPEND_INT32(&sort, d->version_field, -1);
+    BSON_APPEND_INT32(&sort, "_id", d->version_field ? 1 : -1);
+    bson_append_document_end(&opts, &sort);
+    BSON_APPEND_INT64(&opts, "limit", limit);
+    if (ids_only || d->fields) {
+        BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &projection);
+        if (ids_only) {
+            /* What a poll compares: the id, the version, and the owner
+             * that every document is checked against once more. */
+            const char *vf = d->version_field, *of = d->owner_field;
+            BSON_APPEND_INT32(&projection, "_id", 1);
+            /* No overlapping paths (MongoDB 4.4+ refuses them). */
+            if (vf && !(of && path_within(vf, of) && strcmp(vf, of))) {
+                BSON_APPEND_INT32(&projection, vf, 1);
+            }
+            if (of && !(vf && path_within(of, vf))) {
+                BSON_APPEND_INT32(&projection, of, 1);
+            }
+        }
+        else {
+            build_projection(p, &projection, d);
+        }
+        bson_append_document_end(&opts, &projection);
+    }
+
+    if (!outage_admits(p, sp, &probe, error)) {
+        bson_destroy(&opts);
+        return SSE_STORE_UNAVAILABLE;
+    }
+    client = mongoc_client_pool_pop(sp->polls);
+    coll = mongoc_client_get_collection(client, d->database, d->collection);
+    cursor = mongoc_collection_find_with_opts(coll, filter, &opts, NULL);
+    while (mongoc_cursor_next(cursor, &found)) {
+        sse_store_doc *doc = apr_array_push(*docs);
+        doc->stored = pool_bson_copy(p, found);
+        doc->visible = ids_only ? NULL : visible_part(p, d, doc->stored);
+    }
+    if (mongoc_cursor_error(cursor, &err)) {
+        *error = apr_pstrdup(p, err.message);
+        status = SSE_STORE_UNAVAILABLE;
+        outage_record(sp, probe, &err);
+    }
+    else {
+        outage_record(sp, probe, NULL);
+    }
+    mongoc_cursor_destroy(cursor);
+    mongoc_collection_destroy(coll);
+    mongoc_client_pool_push(sp->polls, client);
+    bson_destroy(&opts);
+    return status;
+}

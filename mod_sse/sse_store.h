@@ -48,6 +48,15 @@ sse_store_write_status sse_store_update(apr_pool_t *p, server_rec *s,
                                         const bson_t *condition, const bson_t *update,
                                         const char **error);
 
+/* Lists the documents matching `filter` (built by the caller from parsed
+ * values only), newest SSEVersionField first and then by _id (without a
+ * version field, _id descending), at most `limit`. With `ids_only` only _id,
+ * the version and the owner field come back and `visible` is NULL. *docs
+ * holds sse_store_doc; an empty list is SSE_STORE_FOUND. */
+sse_store_status sse_store_list(apr_pool_t *p, server_rec *s, const sse_dir_conf *d,
+                                const bson_t *filter, int ids_only, apr_int64_t limit,
+                                apr_array_header_t **docs, const char **error);
+
 /* One `ping`, bounded to about a second. */
 int sse_store_ping(apr_pool_t *p, server_rec *s, const char **error);
 

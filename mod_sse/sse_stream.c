@@ -77,6 +77,8 @@ struct sse_stream {
     int counted_suspended;          /* the open-streams gauge it counts in */
     unsigned events;                /* events sent, for the sse_events note */
     const char *end;                /* how it ended, for sse_end and metrics */
+    sse_stream_poll_fn poll;        /* a list stream's poll (sse_collection.c); NULL: one document */
+    void *poll_data;
 };
 
 /* Per-process: set once when this child is told to stop. */
@@ -408,6 +410,21 @@ static void queue_store_error(sse_stream *s, const char *why)
                                            "\"retryInMs\":%ld}", interval_ms)));
 }
 
+/* A list stream's poll: its owner says what changed, as events. */
+static sse_store_status poll_list(sse_stream *s, const char **why)
+{
+    const char *events;
+
+    /* Until the client has taken the last poll's events, polling again
+     * would only pile up more of them (and cost a query). */
+    if (output_pending(s)) return SSE_STORE_FOUND;
+    events = s->poll(s->poll_data, s->tick, s->store_down, why);
+    if (!events) return SSE_STORE_UNAVAILABLE;
+    if (*events) queue(s, events);
+    s->store_down = 0;
+    return SSE_STORE_FOUND;
+}
+
 static apr_time_t earliest(apr_time_t a, apr_time_t b)
 {
     return a < b ? a : b;
@@ -468,11 +485,16 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
         sse_store_doc doc;
         const char *why = NULL;
         apr_time_t asked = apr_time_now();
-        sse_store_status st = sse_store_fetch(s->tick, s->r->server, s->d, s->id, &doc, &why);
+        sse_store_status st = s->poll
+            ? poll_list(s, &why)
+            : sse_store_fetch(s->tick, s->r->server, s->d, s->id, &doc, &why);
 
         sse_metrics_poll(apr_time_now() - asked);
 
-        if (st == SSE_STORE_FOUND && sse_auth_may_see(s->d, s->claims, doc.stored)) {
+        if (s->poll && st == SSE_STORE_FOUND) {
+            /* its events are queued; a list never ends with not_found */
+        }
+        else if (st == SSE_STORE_FOUND && sse_auth_may_see(s->d, s->claims, doc.stored)) {
             queue_document(s, &doc);
         }
         else if (st == SSE_STORE_UNAVAILABLE) {
@@ -549,8 +571,8 @@ static apr_interval_time_t first_poll_jitter(const sse_dir_conf *d, apr_time_t n
 /* Counts this stream against SSEMaxStreamsPerUser and SSEMaxStreams until
  * r->pool goes, however the stream ends. Returns 0 when it is refused (and
  * answered: 429 for the user's limit, 503 for the instance's). */
-static int reserve_stream(request_rec *r, const sse_dir_conf *d,
-                          const sse_jwt_claims *claims)
+int sse_stream_reserve(request_rec *r, const sse_dir_conf *d,
+                       const sse_jwt_claims *claims)
 {
     const sse_server_conf *sc = ap_get_module_config(r->server->module_config, &sse_module);
     const char *owner = sse_jwt_claim_text(r->pool, claims, sse_conf_owner_claim(d));
@@ -582,14 +604,18 @@ static int reserve_stream(request_rec *r, const sse_dir_conf *d,
     }
 }
 
+static int start_stream(request_rec *r, const sse_dir_conf *d,
+                        const sse_jwt_claims *claims, apr_pool_t *tick, int async,
+                        const char *id, const sse_store_doc *doc,
+                        sse_stream_poll_fn poll, void *poll_data, const char *first_events);
+
 int sse_stream_handler(request_rec *r)
 {
     const sse_dir_conf *d = ap_get_module_config(r->per_dir_config, &sse_module);
     sse_jwt_claims *claims = apr_pcalloc(r->pool, sizeof(*claims));
-    sse_stream *s;
     sse_store_doc doc;
     sse_store_status st;
-    const char *id, *why = NULL, *last_id;
+    const char *id, *why = NULL;
     apr_pool_t *tick;
     apr_time_t now;
     int async;
@@ -607,7 +633,7 @@ int sse_stream_handler(request_rec *r)
     if (sse_auth_authenticate(r, d, claims) != OK) {
         return OK;
     }
-    if (!reserve_stream(r, d, claims)) {
+    if (!sse_stream_reserve(r, d, claims)) {
         return OK;
     }
 
@@ -634,6 +660,26 @@ int sse_stream_handler(request_rec *r)
     if (st == SSE_STORE_NOT_FOUND || !sse_auth_may_see(d, claims, doc.stored)) {
         return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
     }
+    return start_stream(r, d, claims, tick, async, id, &doc, NULL, NULL, NULL);
+}
+
+int sse_stream_start_list(request_rec *r, const sse_dir_conf *d,
+                          const sse_jwt_claims *claims, apr_pool_t *tick, int async,
+                          sse_stream_poll_fn poll, void *poll_data, const char *first_events)
+{
+    return start_stream(r, d, claims, tick, async, r->uri, NULL, poll, poll_data, first_events);
+}
+
+/* Everything after the first poll, for one document or a list: the baton,
+ * the headers, the opening events, then suspended or blocking ticks. */
+static int start_stream(request_rec *r, const sse_dir_conf *d,
+                        const sse_jwt_claims *claims, apr_pool_t *tick, int async,
+                        const char *id, const sse_store_doc *doc,
+                        sse_stream_poll_fn poll, void *poll_data, const char *first_events)
+{
+    sse_stream *s;
+    const char *last_id;
+    apr_time_t now;
 
     now = apr_time_now();
     s = apr_pcalloc(r->pool, sizeof(*s));
@@ -653,8 +699,12 @@ int sse_stream_handler(request_rec *r)
         s->slice = apr_brigade_create(r->pool, r->connection->bucket_alloc);
         s->last_progress = now;
     }
+    s->poll = poll;
+    s->poll_data = poll_data;
 
-    last_id = sse_event_last_id(apr_table_get(r->headers_in, "Last-Event-ID"));
+    /* A list compares Last-Event-ID with its set's tag itself. */
+    last_id = poll ? NULL
+              : sse_event_last_id(apr_table_get(r->headers_in, "Last-Event-ID"));
     if (last_id) {
         apr_cpystrn(s->version, last_id, sizeof(s->version));
         s->have_version = 1;
@@ -686,7 +736,12 @@ int sse_stream_handler(request_rec *r)
                           (long)apr_time_as_msec(sse_conf_poll_interval(d)),
                           (long)apr_time_as_msec(sse_conf_keepalive(d)),
                           sse_json_string(s->tick, sse_conf_instance(s->tick, r)))));
-    queue_document(s, &doc);
+    if (poll) {
+        if (*first_events) queue(s, first_events);
+    }
+    else {
+        queue_document(s, doc);
+    }
     if (!flush_out(s, now)) {
         sse_stream_finish(s);
         return OK;

@@ -11,6 +11,9 @@
 
 #include "httpd.h"
 
+#include "sse_config.h"
+#include "sse_jwt.h"
+
 typedef struct sse_stream sse_stream;
 
 typedef enum {
@@ -19,6 +22,26 @@ typedef enum {
 } sse_step_result;
 
 int sse_stream_handler(request_rec *r);
+
+/* A list stream's poll (sse_collection.c): the events that bring the client
+ * up to date ("" when nothing changed) allocated from `tick`, or NULL with
+ * *why set when the store is unavailable; `resync` after an outage. */
+typedef const char *(*sse_stream_poll_fn)(void *data, apr_pool_t *tick, int resync,
+                                          const char **why);
+
+/* A list stream after its own first poll: the same headers, opening, ticks
+ * and endings as a document stream, with `poll` in place of the document's.
+ * `first_events` (the snapshot, or "") goes out after `connected`; `tick`
+ * and `async` as the handler chose them. */
+/* Counts a stream against SSEMaxStreamsPerUser and SSEMaxStreams until
+ * r->pool goes, however it ends. Returns 0 when it is refused, and then
+ * has answered (429 for the user's limit, 503 for the instance's). */
+int sse_stream_reserve(request_rec *r, const sse_dir_conf *d,
+                       const sse_jwt_claims *claims);
+
+int sse_stream_start_list(request_rec *r, const sse_dir_conf *d,
+                          const sse_jwt_claims *claims, apr_pool_t *tick, int async,
+                          sse_stream_poll_fn poll, void *poll_data, const char *first_events);
 
 sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next);
 

@@ -34,6 +34,8 @@ export function renderApacheConf({
   idFrom = 'regex',
   // ListenBacklog; null keeps httpd's default (511).
   listenBacklog = null,
+  // The list handlers (issue 13): SSEListLimit and extra list directives.
+  listLimit = null,
 }) {
   const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
   const mods = '/usr/lib/apache2/modules';
@@ -81,12 +83,13 @@ DocumentRoot "${docRoot}"
 <Directory "${docRoot}">
     Require all granted
 </Directory>
-DirectoryIndex meetings.html
+DirectoryIndex index.html meetings.html
 
 SSEMongoURI "${uri}"
 ${maxStreamsPerUser === undefined ? '' : `SSEMaxStreamsPerUser ${maxStreamsPerUser}`}
 
-<Location "/v1/meetings/">
+# "/v1/meetings" (no slash) also covers the list at /v1/meetings itself.
+<Location "/v1/meetings">
     Require all granted
     SSEDatabase meetings_app
     SSECollection meetings
@@ -99,6 +102,8 @@ ${maxStreamsPerUser === undefined ? '' : `SSEMaxStreamsPerUser ${maxStreamsPerUs
     SSEMaxLifetime ${maxLifetime}
     SSERetry ${retry}
 ${idFrom === 'segment' ? '    SSEIdFrom path-segment 3' : ''}
+    SSEFilterParam status status
+${listLimit ? `    SSEListLimit ${listLimit}` : ''}
 ${locationExtra}
 </Location>
 <LocationMatch "^/v1/meetings/${idPattern}/events$">
@@ -109,6 +114,14 @@ ${locationExtra}
     SetHandler sse-update
     SSEWritableField title string 200
 </LocationMatch>
+# After the {id} patterns, so these win: sections merge in the order they
+# appear, and "events" would otherwise be taken for an id.
+<LocationMatch "^/v1/meetings$">
+    SetHandler sse-collection
+</LocationMatch>
+<Location "/v1/meetings/events">
+    SetHandler sse-collection-stream
+</Location>
 <Location "/health/ready">
     Require all granted
     SetHandler sse-health
