@@ -71,6 +71,9 @@ test('the segment form serves the same documents as the regex form, on the resou
 test('the segment form refuses with 404 every segment the regex form refuses', async () => {
   for (const bad of BAD) {
     for (const suffix of ['', '/events']) {
+      // "/v1/meetings//events" is the list stream's "/v1/meetings/events"
+      // once httpd merges the slashes (MergeSlashes On): no id at all.
+      if (bad === '' && suffix === '/events') continue;
       const url = `/v1/meetings/${bad}${suffix}`;
       const r = await fetch(`${servers.regex.url}${url}`, { headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' } });
       const s = await fetch(`${servers.segment.url}${url}`, { headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' } });
