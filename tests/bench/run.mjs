@@ -286,7 +286,7 @@ async function stormSameInstance(streams) {
   if (!streams) return;
   const apache = await startApache({
     storeUri: store.uri, secretFile, pollInterval: interval, keepalive: '15s', maxLifetime: '0',
-    logLevel: 'warn', timeout: 60, ...stormSizing(Math.ceil(streams / 2)),
+    logLevel: 'warn', timeout: 60, maxStreamsPerUser: 0, ...stormSizing(Math.ceil(streams / 2)),
   });
   try {
     stormResults.push(await storm({
@@ -305,18 +305,19 @@ function hardFdLimit() {
 
 async function stormFailover(wanted) {
   if (!wanted) return;
-  // HAProxy holds two descriptors per stream, under the same hard limit.
-  const streams = Math.min(wanted, Math.floor((hardFdLimit() - 500) / 2));
+  // HAProxy holds two descriptors per connection (maxconn below), under the
+  // same hard limit, and asks for 2 x maxconn plus a few at start.
+  const streams = Math.min(wanted, Math.floor((hardFdLimit() - 1200) / 2));
   if (streams < wanted) log(`failover storm: ${streams} streams, not ${wanted}: HAProxy may hold ${hardFdLimit()} descriptors`);
   // Each instance must take every stream once the other is gone.
   const opts = {
     storeUri: store.uri, secretFile, pollInterval: interval, keepalive: '15s', maxLifetime: '0',
-    logLevel: 'warn', timeout: 60, ...stormSizing(Math.ceil(streams / 2)),
+    logLevel: 'warn', timeout: 60, maxStreamsPerUser: 0, ...stormSizing(Math.ceil(streams / 2)),
   };
   const a = await startApache(opts);
   const b = await startApache(opts);
   const lb = await startHaproxy({ backends: [{ name: 'a', port: a.port }, { name: 'b', port: b.port }], checkMs: 300,
-    maxconn: streams + 500 });
+    maxconn: streams + 100 });
   try {
     stormResults.push(await storm({
       name: 'storm, SIGKILL failover (HAProxy)', streams, port: lb.port, reconnect: true,
