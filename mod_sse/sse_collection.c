@@ -23,6 +23,7 @@
 #include "sse_http.h"
 #include "sse_json.h"
 #include "sse_metrics.h"
+#include "sse_resolve.h"
 #include "sse_rest.h"
 #include "sse_store.h"
 
@@ -349,26 +350,19 @@ const char *sse_collection_poll(void *c_, apr_pool_t *tick, int resync, const ch
 
 /* ---- the handlers ---------------------------------------------------- */
 
-/* CORS, method, authentication and the filters: the list's resolution
- * step. Returns NULL when it has answered the request already. */
+/* sse_resolve (CORS, method, authentication), then the filters. Returns NULL when it has answered the request already. */
 static sse_collection *resolve(request_rec *r, const char *methods)
 {
-    const sse_dir_conf *d = ap_get_module_config(r->per_dir_config, &sse_module);
-    sse_jwt_claims *claims = apr_pcalloc(r->pool, sizeof(*claims));
     apr_array_header_t *filters;
     sse_collection *c;
+    sse_request q;
+    const sse_dir_conf *d;
     const char *bad;
 
-    if (sse_http_cors(r, d, methods)) {
+    if (!sse_resolve(r, methods, 0, &q)) {
         return NULL;
     }
-    if (r->method_number != M_GET || (r->header_only && strchr(methods, 'H') == NULL)) {
-        sse_http_method_not_allowed(r, methods);
-        return NULL;
-    }
-    if (sse_auth_authenticate(r, d, claims) != OK) {
-        return NULL;
-    }
+    d = q.d;
     bad = sse_filter_parse(r->pool, r->args, d->filter_params, d->token_query_param, &filters);
     if (bad) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_sse: list request refused: %s", bad);
@@ -378,8 +372,8 @@ static sse_collection *resolve(request_rec *r, const char *methods)
     c = apr_pcalloc(r->pool, sizeof(*c));
     c->r = r;
     c->d = d;
-    c->claims = claims;
-    c->filter = build_filter(r->pool, d, claims, filters);
+    c->claims = q.claims;
+    c->filter = build_filter(r->pool, d, q.claims, filters);
     apr_pool_cleanup_register(r->pool, &c->set, free_set, apr_pool_cleanup_null);
     return c;
 }

@@ -12,6 +12,7 @@
 #include "sse_config.h"
 #include "sse_http.h"
 #include "sse_json.h"
+#include "sse_resolve.h"
 #include "sse_rest.h"
 #include "sse_store.h"
 
@@ -60,38 +61,16 @@ static int etag_matches(request_rec *r, const char *header, const char *version)
 
 int sse_resource_handler(request_rec *r)
 {
-    const sse_dir_conf *d = ap_get_module_config(r->per_dir_config, &sse_module);
-    sse_jwt_claims claims;
-    sse_store_doc doc;
-    sse_store_status st;
-    const char *id, *why = NULL, *json, *version;
+    sse_request q;
+    const char *json, *version;
 
-    if (sse_http_cors(r, d, "GET, HEAD")) {
-        return OK;
-    }
-    if (r->method_number != M_GET) {       /* HEAD arrives as M_GET */
-        return sse_http_method_not_allowed(r, "GET, HEAD");
-    }
-    id = sse_http_resource_id(r, d);
-    if (!id) {
-        return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
-    }
-    if (sse_auth_authenticate(r, d, &claims) != OK) {
+    if (!sse_resolve(r, "GET, HEAD", SSE_RESOLVE_ID, &q)
+        || !sse_resolve_fetch(r, &q, r->pool, "resource")) {
         return OK;
     }
 
-    st = sse_store_fetch(r->pool, r->server, d, id, &doc, &why);
-    if (st == SSE_STORE_UNAVAILABLE) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "mod_sse: store unavailable for resource %s: %s", id, why);
-        return sse_http_unavailable(r, sse_conf_poll_interval(d), "the store is unavailable");
-    }
-    if (st == SSE_STORE_NOT_FOUND || !sse_auth_may_see(d, &claims, doc.stored)) {
-        return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
-    }
-
-    json = sse_json_render(r->pool, doc.visible);
-    version = sse_version_of(r->pool, doc.stored, d->version_field, json);
+    json = sse_json_render(r->pool, q.doc.visible);
+    version = sse_version_of(r->pool, q.doc.stored, q.d->version_field, json);
     apr_table_setn(r->headers_out, "ETag", apr_pstrcat(r->pool, "\"", version, "\"", NULL));
     if (etag_matches(r, apr_table_get(r->headers_in, "If-None-Match"), version)) {
         apr_table_setn(r->headers_out, "Cache-Control", "no-store");

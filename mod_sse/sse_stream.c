@@ -38,6 +38,7 @@
 #include "sse_json.h"
 #include "sse_metrics.h"
 #include "sse_limits.h"
+#include "sse_resolve.h"
 #include "sse_store.h"
 #include "sse_stream.h"
 
@@ -611,29 +612,15 @@ static int start_stream(request_rec *r, const sse_dir_conf *d,
 
 int sse_stream_handler(request_rec *r)
 {
-    const sse_dir_conf *d = ap_get_module_config(r->per_dir_config, &sse_module);
-    sse_jwt_claims *claims = apr_pcalloc(r->pool, sizeof(*claims));
-    sse_store_doc doc;
-    sse_store_status st;
-    const char *id, *why = NULL;
+    sse_request q;
     apr_pool_t *tick;
     apr_time_t now;
-    int async;
+    int async, found;
 
-    if (sse_http_cors(r, d, "GET")) {
+    if (!sse_resolve(r, "GET", SSE_RESOLVE_ID, &q)) {
         return OK;
     }
-    if (r->method_number != M_GET || r->header_only) {
-        return sse_http_method_not_allowed(r, "GET");
-    }
-    id = sse_http_resource_id(r, d);
-    if (!id) {
-        return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
-    }
-    if (sse_auth_authenticate(r, d, claims) != OK) {
-        return OK;
-    }
-    if (!sse_stream_reserve(r, d, claims)) {
+    if (!sse_stream_reserve(r, q.d, q.claims)) {
         return OK;
     }
 
@@ -650,17 +637,12 @@ int sse_stream_handler(request_rec *r)
     }
 
     now = apr_time_now();
-    st = sse_store_fetch(tick, r->server, d, id, &doc, &why);
+    found = sse_resolve_fetch(r, &q, tick, "stream");
     sse_metrics_poll(apr_time_now() - now);
-    if (st == SSE_STORE_UNAVAILABLE) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "mod_sse: store unavailable, stream for %s refused: %s", id, why);
-        return sse_http_unavailable(r, sse_conf_poll_interval(d), "the store is unavailable");
+    if (!found) {
+        return OK;
     }
-    if (st == SSE_STORE_NOT_FOUND || !sse_auth_may_see(d, claims, doc.stored)) {
-        return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
-    }
-    return start_stream(r, d, claims, tick, async, id, &doc, NULL, NULL, NULL);
+    return start_stream(r, q.d, q.claims, tick, async, q.id, &q.doc, NULL, NULL, NULL);
 }
 
 int sse_stream_start_list(request_rec *r, const sse_dir_conf *d,
