@@ -38,12 +38,14 @@
 #include "apr_thread_mutex.h"
 #include "apr_thread_proc.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sse_async.h"
 #include "sse_config.h"
+#include "sse_heap.h"
 #include "sse_stream.h"
 
 APLOG_USE_MODULE(sse);
@@ -68,7 +70,7 @@ typedef struct suspended_stream suspended_stream;
 struct suspended_stream {
     sse_stream *s;
     request_rec *r;
-    apr_time_t due;
+    sse_heap_node node;             /* its deadline and place in sched->heap */
     suspended_stream *overflow;     /* next on sched->overflow */
     /* The worker that suspended the connection, and its scoreboard status
      * while it ran our suspend hook; see suspender_done(). */
@@ -77,8 +79,6 @@ struct suspended_stream {
     int suspender_gone;
     apr_time_t suspended_at;
     int closing;                    /* the stream is over; close once allowed */
-    apr_size_t heap_at;             /* its index while in_heap */
-    int in_heap;
     int hung_up;                    /* the watcher saw the client close (sched->lock) */
     apr_uint32_t watch;             /* its slot in the watcher's table + 1; 0: none */
 };
@@ -94,8 +94,7 @@ typedef struct {
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
     apr_thread_t *thread;
-    suspended_stream **heap;        /* min-heap on due, malloc'ed */
-    apr_size_t len, cap;
+    sse_heap heap;                  /* suspended_stream.node, on due */
     /* Streams the heap could not take (out of memory) or the MPM refused:
      * an intrusive list, so keeping one needs no memory and none is lost. */
     suspended_stream *overflow;
@@ -116,59 +115,23 @@ static void run_callback(void *baton);
 /* The heap (callers hold sched->lock)                                 */
 /* ------------------------------------------------------------------ */
 
-static void heap_place(apr_size_t i, suspended_stream *e)
-{
-    sched->heap[i] = e;
-    e->heap_at = i;
-}
-
-/* Moves heap[i] up to where its due belongs. */
-static void heap_sift_up(apr_size_t i)
-{
-    suspended_stream *e = sched->heap[i];
-
-    while (i > 0) {
-        apr_size_t parent = (i - 1) / 2;
-        if (sched->heap[parent]->due <= e->due) break;
-        heap_place(i, sched->heap[parent]);
-        i = parent;
-    }
-    heap_place(i, e);
-}
+#define STREAM_OF(n) \
+    ((suspended_stream *)(void *)((char *)(n) - offsetof(suspended_stream, node)))
 
 static int heap_push(suspended_stream *e)
 {
-    if (sched->len == sched->cap) {
-        apr_size_t cap = sched->cap ? sched->cap * 2 : 1024;
-        suspended_stream **grown = realloc(sched->heap, cap * sizeof(*grown));
-        if (!grown) return 0;
-        sched->heap = grown;
-        sched->cap = cap;
-    }
-    sched->heap[sched->len] = e;
-    e->in_heap = 1;
-    heap_sift_up(sched->len++);
-    return 1;
+    return sse_heap_push(&sched->heap, &e->node);
 }
 
 static suspended_stream *heap_pop(void)
 {
-    suspended_stream *top = sched->heap[0], *last = sched->heap[--sched->len];
-    apr_size_t i = 0;
+    return STREAM_OF(sse_heap_pop(&sched->heap));
+}
 
-    for (;;) {
-        apr_size_t child = 2 * i + 1;
-        if (child >= sched->len) break;
-        if (child + 1 < sched->len && sched->heap[child + 1]->due < sched->heap[child]->due) {
-            child++;
-        }
-        if (last->due <= sched->heap[child]->due) break;
-        heap_place(i, sched->heap[child]);
-        i = child;
-    }
-    if (sched->len) heap_place(i, last);
-    top->in_heap = 0;
-    return top;
+/* The earliest deadline; the heap must not be empty. */
+static apr_time_t heap_first_due(void)
+{
+    return sse_heap_top(&sched->heap)->due;
 }
 
 /* Keeps a stream the heap could not take; the scheduler retries it. */
@@ -187,12 +150,12 @@ static void schedule(suspended_stream *e, apr_time_t due)
 
     apr_thread_mutex_lock(sched->lock);
     /* A client that hung up while a worker ticked it: end it now. */
-    e->due = e->hung_up ? 0 : due;
+    e->node.due = e->hung_up ? 0 : due;
     ok = heap_push(e);
     if (!ok) {
         push_overflow(e);
     }
-    else if (sched->heap[0] == e || sched->stopping) {
+    else if (sse_heap_top(&sched->heap) == &e->node || sched->stopping) {
         apr_thread_cond_signal(sched->wake);
     }
     apr_thread_mutex_unlock(sched->lock);
@@ -353,9 +316,8 @@ static void watch_stop(suspended_stream *e)
 static void mark_hung_up(suspended_stream *e)
 {
     e->hung_up = 1;
-    if (e->in_heap) {
-        e->due = 0;
-        heap_sift_up(e->heap_at);
+    if (e->node.in_heap) {
+        sse_heap_sooner(&sched->heap, &e->node, 0);
     }
 }
 
@@ -483,13 +445,13 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
         /* A stream no worker took within COALESCE of its deadline goes to
          * the MPM, a few at a time; on a graceful stop, everything now. */
         if (sched->stopping) {
-            while (sched->len && n < HANDOFF_BATCH) {
+            while (sched->heap.len && n < HANDOFF_BATCH) {
                 due[n++] = heap_pop();
             }
         }
         else if (now >= quiet_until) {
-            while (sched->len && n < DISPATCH_PER_WAKE
-                   && sched->heap[0]->due + COALESCE <= now) {
+            while (sched->heap.len && n < DISPATCH_PER_WAKE
+                   && heap_first_due() + COALESCE <= now) {
                 due[n++] = heap_pop();
             }
         }
@@ -502,7 +464,7 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
                                  "mod_sse: the MPM refused a timed callback; retrying "
                                  "in %d ms", (int)apr_time_as_msec(REGISTER_RETRY));
                     apr_thread_mutex_lock(sched->lock);
-                    due[i]->due = now + REGISTER_RETRY;
+                    due[i]->node.due = now + REGISTER_RETRY;
                     if (!heap_push(due[i])) {
                         push_overflow(due[i]);
                     }
@@ -514,11 +476,11 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
             apr_thread_mutex_lock(sched->lock);
             continue;
         }
-        if (!sched->len && !overflowing) {
+        if (!sched->heap.len && !overflowing) {
             apr_thread_cond_wait(sched->wake, sched->lock);
             continue;
         }
-        wake_at = sched->len ? sched->heap[0]->due + COALESCE : now + REGISTER_RETRY;
+        wake_at = sched->heap.len ? heap_first_due() + COALESCE : now + REGISTER_RETRY;
         if (wake_at < quiet_until) wake_at = quiet_until;
         if (overflowing && wake_at > now + REGISTER_RETRY) wake_at = now + REGISTER_RETRY;
         apr_thread_cond_timedwait(sched->wake, sched->lock, wake_at > now ? wake_at - now : 0);
@@ -542,7 +504,7 @@ static apr_status_t scheduler_stop(void *data)
     apr_thread_mutex_unlock(sched->lock);
     watcher_stop();
     apr_thread_join(&rv, sched->thread);
-    free(sched->heap);
+    sse_heap_free(&sched->heap);
     sched = NULL;
     scratch_parent = NULL;
     return APR_SUCCESS;
@@ -575,6 +537,7 @@ void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_tag(scratch_parent, "sse_scratch");
 
     sc = apr_pcalloc(pchild, sizeof(*sc));
+    sse_heap_init(&sc->heap);
     apr_thread_mutex_create(&sc->lock, APR_THREAD_MUTEX_DEFAULT, pchild);
     apr_thread_cond_create(&sc->wake, pchild);
     sched = sc;
@@ -792,7 +755,7 @@ static suspended_stream *take_due(void)
     suspended_stream *e = NULL;
 
     apr_thread_mutex_lock(sched->lock);
-    if (sched->len && sched->heap[0]->due <= apr_time_now()) {
+    if (sched->heap.len && heap_first_due() <= apr_time_now()) {
         e = heap_pop();
     }
     apr_thread_mutex_unlock(sched->lock);
@@ -870,9 +833,7 @@ int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
     memset(e, 0, sizeof(*e));
     e->s = s;
     e->r = r;
-    e->due = next;
-    e->heap_at = 0;
-    e->in_heap = 0;
+    e->node.due = next;
     e->hung_up = 0;
     e->watch = 0;
     /* event gives each connection its own allocator, which keeps freed
@@ -919,7 +880,7 @@ static void connection_suspended(conn_rec *c, request_rec *r)
                       e->suspender_status, e->suspender ? "" : " (not told apart: bounded wait)");
         e->suspended_at = apr_time_now();
         watch_start(e);
-        schedule(e, e->due);
+        schedule(e, e->node.due);
     }
 }
 
