@@ -9,6 +9,7 @@
 #include "sse_auth.h"
 #include "sse_http.h"
 #include "sse_metrics.h"
+#include "sse_query.h"
 
 APLOG_USE_MODULE(sse);
 
@@ -114,51 +115,12 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
     return OK;
 }
 
-/* One owner value against the claim, strictly by type: a string owner equals
- * a string claim byte for byte; an int32 or int64 owner equals an integer
- * claim of the same value. Nothing converts: "12345" is not 12345, and an
- * ObjectId (which no JSON token can carry) matches no claim. */
-static int owner_value_matches(const bson_iter_t *it, const sse_jwt_claim *claim)
-{
-    switch (bson_iter_type(it)) {
-    case BSON_TYPE_UTF8: {
-        uint32_t len;
-        const char *s = bson_iter_utf8(it, &len);
-        return claim->type == SSE_JWT_CLAIM_STRING
-               && len == claim->len && !memcmp(s, claim->str, len);
-    }
-    case BSON_TYPE_INT32:
-        return claim->type == SSE_JWT_CLAIM_INTEGER
-               && claim->integer == (apr_int64_t)bson_iter_int32(it);
-    case BSON_TYPE_INT64:
-        return claim->type == SSE_JWT_CLAIM_INTEGER
-               && claim->integer == (apr_int64_t)bson_iter_int64(it);
-    default:
-        return 0;
-    }
-}
-
 int sse_auth_may_see(const sse_dir_conf *d, const sse_jwt_claims *claims,
                      const bson_t *stored)
 {
-    const sse_jwt_claim *claim;
-    bson_iter_t root, it;
-
-    if (!d->owner_field) return 1;
-    claim = sse_jwt_claim_get(claims, sse_conf_owner_claim(d));
-    /* An empty claim names nobody, so it matches no owner, not even "". */
-    if (!claim || (claim->type == SSE_JWT_CLAIM_STRING && claim->len == 0)
-        || !bson_iter_init(&root, stored)
-        || !bson_iter_find_descendant(&root, d->owner_field, &it)) {
-        return 0;
+    if (!d->owner_field) {
+        return 1;
     }
-    if (BSON_ITER_HOLDS_ARRAY(&it)) {
-        bson_iter_t child;
-        if (!bson_iter_recurse(&it, &child)) return 0;
-        while (bson_iter_next(&child)) {
-            if (owner_value_matches(&child, claim)) return 1;
-        }
-        return 0;
-    }
-    return owner_value_matches(&it, claim);
+    return sse_query_owner_matches(stored, d->owner_field,
+                                   sse_jwt_claim_get(claims, sse_conf_owner_claim(d)));
 }

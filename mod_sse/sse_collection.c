@@ -23,6 +23,7 @@
 #include "sse_http.h"
 #include "sse_json.h"
 #include "sse_metrics.h"
+#include "sse_query.h"
 #include "sse_resolve.h"
 #include "sse_rest.h"
 #include "sse_store.h"
@@ -74,17 +75,13 @@ static bson_t *build_filter(apr_pool_t *p, const sse_dir_conf *d,
     BSON_APPEND_ARRAY_BEGIN(filter, "$and", &and);
     if (d->owner_field) {
         const sse_jwt_claim *claim = sse_jwt_claim_get(claims, sse_conf_owner_claim(d));
-        if (!claim || (claim->type == SSE_JWT_CLAIM_STRING && claim->len == 0)) {
-            bson_append_array_end(filter, &and);
-            return NULL;
-        }
         bson_uint32_to_string(n++, &k, key, sizeof(key));
         bson_append_document_begin(&and, k, -1, &cond);
-        if (claim->type == SSE_JWT_CLAIM_STRING) {
-            bson_append_utf8(&cond, d->owner_field, -1, claim->str, (int)claim->len);
-        }
-        else {
-            BSON_APPEND_INT64(&cond, d->owner_field, claim->integer);
+        if (!sse_query_append_owner(&cond, d->owner_field, claim)) {
+            /* an empty or missing claim names nobody: no list */
+            bson_append_document_end(&and, &cond);
+            bson_append_array_end(filter, &and);
+            return NULL;
         }
         bson_append_document_end(&and, &cond);
     }
