@@ -19,13 +19,13 @@
 #include "sse_collection.h"
 #include "sse_collection_set.h"
 #include "sse_config.h"
+#include "sse_etag.h"
 #include "sse_event.h"
 #include "sse_http.h"
 #include "sse_json.h"
 #include "sse_metrics.h"
 #include "sse_query.h"
 #include "sse_resolve.h"
-#include "sse_rest.h"
 #include "sse_store.h"
 
 APLOG_USE_MODULE(sse);
@@ -391,7 +391,7 @@ int sse_collection_handler(request_rec *r)
     }
     listing_tag(&l, tag);
     apr_table_setn(r->headers_out, "ETag", apr_pstrcat(r->pool, "\"", tag, "\"", NULL));
-    if (sse_rest_etag_matches(r, apr_table_get(r->headers_in, "If-None-Match"), tag)) {
+    if (sse_etag_matches(r->pool, apr_table_get(r->headers_in, "If-None-Match"), tag)) {
         apr_table_setn(r->headers_out, "Cache-Control", "no-store");
         r->status = HTTP_NOT_MODIFIED;
         return OK;
