@@ -9,11 +9,9 @@
  * The pool table is built before any request thread runs and is read-only
  * afterwards.
  *
- * A store that cannot be reached makes every poll wait the URI's
- * serverSelectionTimeoutMS, and with thousands of streams those waits would
- * hold every worker. So after an unreachable-store error, polls fail at once
- * for a short hold-off while one poll at a time probes the store; the first
- * probe that gets through ends the outage for everyone.
+ * The thin transport: the queries are built in sse_query.c, and the outage
+ * breaker (polls fail fast while the store is known unreachable) is
+ * sse_store_breaker.c.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -29,6 +27,7 @@
 #include "sse_metrics.h"
 #include "sse_query.h"
 #include "sse_store.h"
+#include "sse_store_breaker.h"
 
 APLOG_USE_MODULE(sse);
 
@@ -42,10 +41,7 @@ APLOG_USE_MODULE(sse);
 typedef struct {
     mongoc_client_pool_t *polls;
     mongoc_client_pool_t *health;
-    apr_thread_mutex_t *outage_lock;    /* guards the three fields below */
-    apr_time_t outage_until;            /* 0: no known outage */
-    int probing;                        /* a poll is testing the store now */
-    char outage_error[256];
+    sse_breaker outage;                 /* sse_store_breaker.c */
 } store_pools;
 
 /* Per-process: built in child_init, read-only afterwards. */
@@ -117,6 +113,7 @@ static mongoc_client_pool_t *make_pool(server_rec *s, const char *uri_text, int 
 void sse_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
     server_rec *vs;
+    apr_status_t rv;
 
     mongoc_init();
     log_server = s;
@@ -131,8 +128,13 @@ void sse_store_child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         }
         sp = apr_pcalloc(pchild, sizeof(*sp));
-        if (apr_thread_mutex_create(&sp->outage_lock, APR_THREAD_MUTEX_DEFAULT,
-                                    pchild) != APR_SUCCESS) {
+        rv = sse_breaker_init(&sp->outage, pchild, OUTAGE_HOLD_OFF);
+        if (rv != APR_SUCCESS) {
+            /* Without its lock the breaker cannot run: no pool for this
+             * URI, so its requests get 503 "no client pool" in this child. */
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                         "mod_sse: cannot create the outage lock for SSEMongoURI; "
+                         "this child serves no requests from that store");
             continue;
         }
         sp->polls = make_pool(vs, conf->mongo_uri, 0);
@@ -162,53 +164,13 @@ static store_pools *pools_for(server_rec *s, const char **error)
     return sp;
 }
 
-/* 1 when this poll may go to the store: no known outage, or the hold-off
- * is over and no other poll is probing. Otherwise *error says why not. */
-static int outage_admits(apr_pool_t *p, store_pools *sp, int *probe, const char **error)
-{
-    int admit = 1;
-
-    *probe = 0;
-    if (!__atomic_load_n(&sp->outage_until, __ATOMIC_ACQUIRE)) {
-        return 1;                       /* the common case: no lock */
-    }
-    apr_thread_mutex_lock(sp->outage_lock);
-    if (sp->outage_until) {
-        if (sp->probing || apr_time_now() < sp->outage_until) {
-            admit = 0;
-            *error = apr_pstrdup(p, sp->outage_error);
-        }
-        else {
-            sp->probing = *probe = 1;
-        }
-    }
-    apr_thread_mutex_unlock(sp->outage_lock);
-    return admit;
-}
-
-/* No server could be selected: the store is unreachable, so an outage
- * starts or goes on. Any answer from the store, even an error, ends it. A
- * single slow or dropped connection is not an outage: libmongoc rescans and
- * the next poll decides. */
+/* The poll's outcome, told to the breaker: "no server could be selected"
+ * is an unreachable store; any answer, even an error, is not. */
 static void outage_record(store_pools *sp, int probe, const bson_error_t *err)
 {
     int unreachable = err && err->domain == MONGOC_ERROR_SERVER_SELECTION;
 
-    if (!unreachable && !probe && !__atomic_load_n(&sp->outage_until, __ATOMIC_ACQUIRE)) {
-        return;                         /* the common case: no lock */
-    }
-    apr_thread_mutex_lock(sp->outage_lock);
-    if (probe) {
-        sp->probing = 0;
-    }
-    if (unreachable) {
-        apr_cpystrn(sp->outage_error, err->message, sizeof(sp->outage_error));
-        __atomic_store_n(&sp->outage_until, apr_time_now() + OUTAGE_HOLD_OFF, __ATOMIC_RELEASE);
-    }
-    else {
-        __atomic_store_n(&sp->outage_until, 0, __ATOMIC_RELEASE);
-    }
-    apr_thread_mutex_unlock(sp->outage_lock);
+    sse_breaker_record(&sp->outage, probe, unreachable, unreachable ? err->message : NULL);
 }
 
 sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
@@ -245,7 +207,7 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
         bson_append_document_end(&opts, &projection);
     }
 
-    if (!outage_admits(p, sp, &probe, error)) {
+    if (!sse_breaker_admits(&sp->outage, p, &probe, error)) {
         bson_destroy(&filter);
         bson_destroy(&opts);
         return SSE_STORE_UNAVAILABLE;
@@ -338,7 +300,7 @@ sse_store_write_status sse_store_update(apr_pool_t *p, server_rec *s,
     mongoc_write_concern_append(wc, &opts);
     mongoc_write_concern_destroy(wc);
 
-    if (!outage_admits(p, sp, &probe, error)) {
+    if (!sse_breaker_admits(&sp->outage, p, &probe, error)) {
         bson_destroy(&filter);
         bson_destroy(&opts);
         return SSE_WRITE_UNAVAILABLE;
@@ -424,7 +386,7 @@ sse_store_status sse_store_list(apr_pool_t *p, server_rec *s, const sse_dir_conf
     }
     sse_query_list_opts(p, &opts, d, ids_only, limit);
 
-    if (!outage_admits(p, sp, &probe, error)) {
+    if (!sse_breaker_admits(&sp->outage, p, &probe, error)) {
         bson_destroy(&opts);
         return SSE_STORE_UNAVAILABLE;
     }
