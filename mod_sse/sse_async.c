@@ -45,6 +45,7 @@
 
 #include "sse_async.h"
 #include "sse_config.h"
+#include "sse_conn.h"
 #include "sse_heap.h"
 #include "sse_stream.h"
 
@@ -591,20 +592,6 @@ apr_pool_t *sse_async_scratch_pool(void)
     return thread_scratch;
 }
 
-int sse_async_socket_has_room(conn_rec *c)
-{
-    apr_pollfd_t pfd;
-    apr_int32_t n = 0;
-
-    if (c->data_in_output_filters) return 0;
-    memset(&pfd, 0, sizeof(pfd));
-    pfd.p = c->pool;
-    pfd.desc_type = APR_POLL_SOCKET;
-    pfd.desc.s = ap_get_conn_socket(c);
-    pfd.reqevents = APR_POLLOUT;
-    if (!pfd.desc.s || apr_poll(&pfd, 1, &n, 0) != APR_SUCCESS) return 0;
-    return n == 1 && (pfd.rtnevents & APR_POLLOUT);
-}
 
 /* ------------------------------------------------------------------ */
 /* Finishing a suspended stream                                        */
@@ -625,7 +612,7 @@ static void close_suspended_connection(request_rec *r)
     conn_rec *c = r->connection;
     apr_socket_t *sock = ap_get_conn_socket(c);
 
-    if (!c->aborted && !sse_async_socket_has_room(c)) {
+    if (!c->aborted && !sse_conn_has_room(c)) {
         c->aborted = 1;             /* nothing more can reach this client */
     }
     ap_finalize_request_protocol(r);

@@ -33,9 +33,6 @@ int sse_async_possible(request_rec *r);
  * keeping a pool of its own. */
 apr_pool_t *sse_async_scratch_pool(void);
 
-/* 1 when the connection's socket can take a write now without blocking. */
-int sse_async_socket_has_room(conn_rec *c);
-
 /* Before a stream that will be suspended writes anything: keeps the core
  * from setting the response headers aside in a pool of its own. */
 void sse_async_before_first_write(request_rec *r);

@@ -24,15 +24,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <malloc.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#ifdef __linux__
-#include <linux/sockios.h>
-#endif
 
 #include "sse_async.h"
 #include "sse_auth.h"
 #include "sse_config.h"
+#include "sse_conn.h"
 #include "sse_event.h"
 #include "sse_http.h"
 #include "sse_json.h"
@@ -48,12 +44,9 @@ APLOG_USE_MODULE(sse);
 /* How often a sleeping blocking stream looks at the stop flag and socket. */
 #define BLOCKING_NAP apr_time_from_msec(200)
 /* A suspended stream with bytes its client has not taken looks again this
- * soon, and writes at most this much per pass down the filters. The margin
- * leaves room for chunk and TLS framing in what the socket is said to take. */
+ * soon, and writes at most this much per pass down the filters. */
 #define DRAIN_RETRY apr_time_from_msec(25)
 #define WRITE_SLICE_MAX (1024 * 1024)
-#define WRITE_MARGIN 1024
-#define SMALL_WRITE 2048
 /* Blocks at least this large are mapped, and unmapped when freed. */
 #define LARGE_BLOCK (256 * 1024)
 
@@ -155,32 +148,6 @@ static int output_pending(const sse_stream *s)
     return s->unsent && !APR_BRIGADE_EMPTY(s->unsent);
 }
 
-/* Bytes the socket's send buffer takes now without waiting, or 0. Linux
- * reports the buffer as twice the data it holds (the rest is for the
- * kernel's bookkeeping); half of it less what is queued is a safe floor. */
-static apr_size_t socket_room(conn_rec *c, apr_off_t want)
-{
-    apr_socket_t *sock = ap_get_conn_socket(c);
-    apr_os_sock_t fd;
-    int sndbuf = 0, queued = 0;
-    socklen_t len = sizeof(sndbuf);
-
-    if (!sock || apr_os_sock_get(&fd, sock) != APR_SUCCESS) return 0;
-#ifdef SIOCOUTQ
-    if (ioctl(fd, SIOCOUTQ, &queued) != 0) return 0;
-    /* The common tick: a small event into an empty buffer, which holds at
-     * least 2304 bytes of data (Linux's smallest SO_SNDBUF, halved). */
-    if (queued == 0 && want >= 0 && want <= SMALL_WRITE) return (apr_size_t)want;
-    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0) return 0;
-    sndbuf = sndbuf / 2 - queued;
-    /* Chunk and TLS record framing (under 1%) must fit too. */
-    sndbuf -= sndbuf / 64 + WRITE_MARGIN;
-    return sndbuf > 0 ? (apr_size_t)sndbuf : 0;
-#else
-    return sse_async_socket_has_room(c) ? WRITE_MARGIN : 0;
-#endif
-}
-
 /* A suspended stream writes only what the socket takes, never waiting: a
  * slice no larger than the room the send buffer has, with a FLUSH so every
  * filter (mod_ssl's coalescing one too) passes it on, while the socket's
@@ -206,7 +173,7 @@ static apr_status_t write_what_fits(sse_stream *s, int *progress)
             apr_brigade_cleanup(s->unsent);     /* nothing but empty buckets */
             break;
         }
-        room = socket_room(c, want);
+        room = sse_conn_room(c, want);
 
         if (room > WRITE_SLICE_MAX) room = WRITE_SLICE_MAX;
         if (room == 0) break;
@@ -315,59 +282,11 @@ static sse_step_result end_stream(sse_stream *s, const char *reason, int reconne
 /* The step                                                            */
 /* ------------------------------------------------------------------ */
 
-/* A non-blocking peek at the client connection: EOF or an error means the
- * client has gone, so it costs no more store queries. */
-/* 1 when the client's socket has nothing to read and has not hung up. */
-static int socket_idle(conn_rec *c)
-{
-    apr_pollfd_t pfd;
-    apr_int32_t n = 0;
-    apr_status_t rv;
-
-    memset(&pfd, 0, sizeof(pfd));
-    pfd.p = c->pool;
-    pfd.desc_type = APR_POLL_SOCKET;
-    pfd.desc.s = ap_get_conn_socket(c);
-    pfd.reqevents = APR_POLLIN;
-    if (!pfd.desc.s) return 0;
-    rv = apr_poll(&pfd, 1, &n, 0);
-    return APR_STATUS_IS_TIMEUP(rv) || (rv == APR_SUCCESS && n == 0);
-}
-
+/* A non-blocking look at the client connection (sse_conn.c): EOF or an
+ * error means the client has gone, so it costs no more store queries. */
 static int client_gone(sse_stream *s)
 {
-    conn_rec *c = s->r->connection;
-    apr_status_t rv;
-    int gone = 0;
-
-    if (c->aborted) return 1;
-    /* An HTTP/2 stream runs on a secondary connection (c->master set)
-     * whose socket is a dummy and whose input, once the (empty) request
-     * body is read, is an EOS: reading it says nothing about the client.
-     * mod_http2 sets c->aborted itself when the client resets the stream
-     * or the connection goes, and a failed write sets it too. */
-    if (c->master) return 0;
-    /* Ask the socket first. Nothing to read and no hang-up is the common
-     * case, and it costs one poll(); the speculative read below takes an
-     * 8 KB buffer from the connection's allocator every time (with
-     * Debian's APR, an mmap and munmap per tick). Only a readable socket
-     * (EOF, or bytes the client sent) needs the input filters. */
-    if (!c->data_in_input_filters && socket_idle(c)) return 0;
-    rv = ap_get_brigade(c->input_filters, s->in, AP_MODE_SPECULATIVE,
-                        APR_NONBLOCK_READ, 1);
-    /* The core answers a non-blocking read with nothing to read as success
-     * and an empty brigade; EOF comes back as APR_EOF or an EOS bucket. */
-    if (APR_STATUS_IS_EAGAIN(rv)) {
-        gone = 0;
-    }
-    else if (rv != APR_SUCCESS) {
-        gone = 1;
-    }
-    else {
-        gone = !APR_BRIGADE_EMPTY(s->in) && APR_BUCKET_IS_EOS(APR_BRIGADE_FIRST(s->in));
-    }
-    apr_brigade_cleanup(s->in);
-    return gone;
+    return sse_conn_client_gone(s->r->connection, s->in);
 }
 
 /* Writes `status` for a document when it is new to this client. */
