@@ -11,7 +11,7 @@
 #include "ap_mpm.h"
 #include "mpm_common.h"
 
-#include "sse_async.h"
+#include "sse_sched.h"
 #include "sse_collection.h"
 #include "sse_config.h"
 #include "sse_metrics.h"
@@ -32,11 +32,12 @@ static void sse_child_init(apr_pool_t *pchild, server_rec *s)
     sse_metrics_child_init(pchild, s);
     sse_store_child_init(pchild, s);
     sse_stream_child_init(pchild, s);
+    sse_sched_child_init(pchild, s);
 }
 
 static void sse_child_stopping(apr_pool_t *pchild, int graceful)
 {
-    sse_stream_child_stopping();
+    sse_sched_stop();
 }
 
 static int sse_handler(request_rec *r)
@@ -82,7 +83,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(sse_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(sse_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(sse_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    sse_async_register_hooks(p);
+    sse_sched_register_hooks(p);
     sse_status_register_hooks(p);
     sse_limits_register_hooks(p);
 }

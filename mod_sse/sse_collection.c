@@ -14,7 +14,7 @@
 #include "http_protocol.h"
 #include "apr_strings.h"
 
-#include "sse_async.h"
+#include "sse_sched.h"
 #include "sse_auth.h"
 #include "sse_collection.h"
 #include "sse_collection_set.h"
@@ -415,9 +415,9 @@ int sse_collection_stream_handler(request_rec *r)
         return OK;
     }
 
-    async = sse_async_possible(r);
+    async = sse_sched_available(r);
     if (async) {
-        tick = sse_async_scratch_pool();
+        tick = sse_sched_scratch_pool();
         apr_pool_clear(tick);
     }
     else {

@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <malloc.h>
 
-#include "sse_async.h"
+#include "sse_sched.h"
 #include "sse_auth.h"
 #include "sse_config.h"
 #include "sse_conn.h"
@@ -75,20 +75,13 @@ struct sse_stream {
     void *poll_data;
 };
 
-/* Per-process: set once when this child is told to stop. */
-static volatile int child_is_stopping;
-
-void sse_stream_child_stopping(void)
-{
-    child_is_stopping = 1;
-    sse_async_child_stopping();
-}
-
+/* 1 once this child is stopping: told so (sse_sched.c holds the flag), or
+ * the MPM says so. */
 int sse_stream_server_stopping(void)
 {
     int state;
 
-    if (child_is_stopping) return 1;
+    if (sse_sched_stopping()) return 1;
     if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
         && state == AP_MPMQ_STOPPING) {
         return 1;
@@ -98,7 +91,6 @@ int sse_stream_server_stopping(void)
 
 void sse_stream_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    child_is_stopping = 0;
 #ifdef M_MMAP_THRESHOLD
     /* A poll of a large document makes a few transient copies of it (BSON,
      * JSON, the event). glibc's default threshold rises to the size of the
@@ -108,7 +100,6 @@ void sse_stream_child_init(apr_pool_t *pchild, server_rec *s)
      * to the system when it is freed. */
     mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK);
 #endif
-    sse_async_child_init(pchild, s);
 }
 
 void sse_stream_use_tick_pool(sse_stream *s, apr_pool_t *tick)
@@ -524,6 +515,22 @@ int sse_stream_reserve(request_rec *r, const sse_dir_conf *d,
     }
 }
 
+/* The scheduler's callbacks for a suspended stream: one step with the
+ * worker's scratch pool, and the finish. */
+static sse_sched_result suspended_tick(void *baton, apr_pool_t *scratch,
+                                       apr_time_t now, apr_time_t *next)
+{
+    sse_stream *s = baton;
+
+    sse_stream_use_tick_pool(s, scratch);
+    return sse_stream_step(s, now, next) == SSE_STEP_DONE ? SSE_SCHED_DONE : SSE_SCHED_AGAIN;
+}
+
+static void suspended_done(void *baton)
+{
+    sse_stream_finish(baton);
+}
+
 static int start_stream(request_rec *r, const sse_dir_conf *d,
                         const sse_jwt_claims *claims, apr_pool_t *tick, int async,
                         const char *id, const sse_store_doc *doc,
@@ -545,9 +552,9 @@ int sse_stream_handler(request_rec *r)
 
     /* A suspended stream keeps no pool of its own: the first poll and
      * every tick allocate from the worker thread's scratch pool. */
-    async = sse_async_possible(r);
+    async = sse_sched_available(r);
     if (async) {
-        tick = sse_async_scratch_pool();
+        tick = sse_sched_scratch_pool();
         apr_pool_clear(tick);
     }
     else {
@@ -621,7 +628,7 @@ static int start_stream(request_rec *r, const sse_dir_conf *d,
         /* 2.4 cannot hand a suspended connection back for keep-alive, so
          * the response says it ends with the connection. */
         apr_table_setn(r->headers_out, "Connection", "close");
-        sse_async_before_first_write(r);
+        sse_sched_before_first_write(r);
     }
     r->status = HTTP_OK;
     s->counted_suspended = async;
@@ -649,7 +656,8 @@ static int start_stream(request_rec *r, const sse_dir_conf *d,
     }
     if (async) {
         apr_pool_clear(tick);
-        return sse_async_suspend(r, s, output_pending(s) ? now + DRAIN_RETRY : next_due(s));
+        return sse_sched_suspend(r, suspended_tick, suspended_done, s,
+                                 output_pending(s) ? now + DRAIN_RETRY : next_due(s));
     }
     run_blocking(s);
     sse_stream_finish(s);

@@ -1,4 +1,5 @@
-/* sse_async.c: suspended streams on mpm_event.
+/* sse_sched.c: suspended requests on mpm_event (see sse_sched.h); the
+ * stream (sse_stream.c) is one user, through a tick and a done callback.
  *
  * The handler writes a stream's opening events and returns SUSPENDED; from
  * then on the stream costs a baton and a socket, not a thread. A per-child
@@ -9,8 +10,9 @@
  * already expired, so a timer set for a future time can wait as long as
  * nothing else wakes the listener. The callback runs in a worker thread
  * and, for each of its streams, takes r->invoke_mtx (the core holds it
- * around the handler), runs the same sse_stream_step() as the blocking
- * loop and hands the stream back to the scheduler.
+ * around the handler), runs the owner's tick callback (for a stream, the
+ * same sse_stream_step() as the blocking loop) and hands the stream back
+ * to the scheduler.
  *
  * A stream is in exactly one place at a time: the heap, one batch of the
  * MPM's timer queue, or a worker running its tick. Timed callbacks cannot
@@ -43,11 +45,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sse_async.h"
+#include "sse_sched.h"
 #include "sse_config.h"
 #include "sse_conn.h"
 #include "sse_heap.h"
-#include "sse_stream.h"
 
 APLOG_USE_MODULE(sse);
 
@@ -69,7 +70,9 @@ APLOG_USE_MODULE(sse);
 /* One suspended stream, from r->pool. */
 typedef struct suspended_stream suspended_stream;
 struct suspended_stream {
-    sse_stream *s;
+    sse_sched_tick_fn tick;
+    sse_sched_done_fn done;
+    void *baton;                    /* the owner's, for tick and done */
     request_rec *r;
     sse_heap_node node;             /* its deadline and place in sched->heap */
     suspended_stream *overflow;     /* next on sched->overflow */
@@ -99,11 +102,12 @@ typedef struct {
     /* Streams the heap could not take (out of memory) or the MPM refused:
      * an intrusive list, so keeping one needs no memory and none is lost. */
     suspended_stream *overflow;
-    int stopping;                   /* graceful stop: everything is due now */
     int exiting;                    /* the child is going away */
 } scheduler;
 
 static scheduler *sched;            /* NULL: this child's streams block */
+/* The child's stop flag, set once (any thread), read without a lock. */
+static int child_stopping;
 static apr_pool_t *scratch_parent;  /* parent of the per-thread scratch pools */
 
 /* Each worker thread's scratch pool, made on first use. */
@@ -156,7 +160,7 @@ static void schedule(suspended_stream *e, apr_time_t due)
     if (!ok) {
         push_overflow(e);
     }
-    else if (sse_heap_top(&sched->heap) == &e->node || sched->stopping) {
+    else if (sse_heap_top(&sched->heap) == &e->node || sse_sched_stopping()) {
         apr_thread_cond_signal(sched->wake);
     }
     apr_thread_mutex_unlock(sched->lock);
@@ -445,7 +449,7 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
 
         /* A stream no worker took within COALESCE of its deadline goes to
          * the MPM, a few at a time; on a graceful stop, everything now. */
-        if (sched->stopping) {
+        if (sse_sched_stopping()) {
             while (sched->heap.len && n < HANDOFF_BATCH) {
                 due[n++] = heap_pop();
             }
@@ -511,7 +515,7 @@ static apr_status_t scheduler_stop(void *data)
     return APR_SUCCESS;
 }
 
-void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
+void sse_sched_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_allocator_t *allocator;
     apr_thread_mutex_t *allocator_lock;
@@ -520,6 +524,7 @@ void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
     apr_status_t rv;
 
     sched = NULL;
+    __atomic_store_n(&child_stopping, 0, __ATOMIC_RELEASE);
     if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) != APR_SUCCESS || !async) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                      "mod_sse: child %ld: streams run in blocking mode "
@@ -558,18 +563,25 @@ void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
                  (long)getpid());
 }
 
-void sse_async_child_stopping(void)
+void sse_sched_stop(void)
 {
     scheduler *sc = sched;
 
+    __atomic_store_n(&child_stopping, 1, __ATOMIC_RELEASE);
     if (!sc) return;
+    /* Under the lock, so the scheduler cannot miss the wake-up between
+     * reading the flag and waiting. */
     apr_thread_mutex_lock(sc->lock);
-    sc->stopping = 1;
     apr_thread_cond_signal(sc->wake);
     apr_thread_mutex_unlock(sc->lock);
 }
 
-int sse_async_possible(request_rec *r)
+int sse_sched_stopping(void)
+{
+    return __atomic_load_n(&child_stopping, __ATOMIC_ACQUIRE);
+}
+
+int sse_sched_available(request_rec *r)
 {
     conn_rec *c = r->connection;
 
@@ -577,7 +589,7 @@ int sse_async_possible(request_rec *r)
            && !r->main && !r->prev && r->invoke_mtx;
 }
 
-apr_pool_t *sse_async_scratch_pool(void)
+apr_pool_t *sse_sched_scratch_pool(void)
 {
     if (!thread_scratch || thread_scratch_parent != scratch_parent) {
         apr_allocator_t *allocator;
@@ -697,9 +709,9 @@ static void run_tick(void *baton)
 {
     suspended_stream *e = baton;
     request_rec *r = e->r;
-    apr_pool_t *scratch = sse_async_scratch_pool();
+    apr_pool_t *scratch = sse_sched_scratch_pool();
     apr_time_t next = 0;
-    sse_step_result res;
+    sse_sched_result res;
 
     /* Looked at every tick (a read), so a stream that ends later closes
      * without waiting. */
@@ -711,14 +723,13 @@ static void run_tick(void *baton)
             r->connection->aborted = 1;
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "mod_sse: suspended stream ended: the client closed its connection");
-            res = SSE_STEP_DONE;
+            res = SSE_SCHED_DONE;
         }
         else {
-            sse_stream_use_tick_pool(e->s, scratch);
-            res = sse_stream_step(e->s, apr_time_now(), &next);
+            res = e->tick(e->baton, scratch, apr_time_now(), &next);
             apr_pool_clear(scratch);
         }
-        if (res == SSE_STEP_AGAIN) {
+        if (res == SSE_SCHED_AGAIN) {
             schedule(e, next);
             apr_thread_mutex_unlock(r->invoke_mtx);
             return;
@@ -732,7 +743,7 @@ static void run_tick(void *baton)
         return;
     }
     watch_stop(e);
-    sse_stream_finish(e->s);
+    e->done(e->baton);
     close_suspended_connection(r);
 }
 
@@ -806,19 +817,22 @@ static apr_status_t hold_headers_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
-void sse_async_before_first_write(request_rec *r)
+void sse_sched_before_first_write(request_rec *r)
 {
     ap_add_output_filter_handle(hold_headers_filter_handle, NULL, r, r->connection);
 }
 
-int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
+int sse_sched_suspend(request_rec *r, sse_sched_tick_fn tick, sse_sched_done_fn done,
+                      void *baton, apr_time_t next)
 {
     suspended_stream *e = apr_palloc(r->pool, sizeof(*e));
     apr_allocator_t *allocator;
     apr_bucket_brigade *in;
 
     memset(e, 0, sizeof(*e));
-    e->s = s;
+    e->tick = tick;
+    e->done = done;
+    e->baton = baton;
     e->r = r;
     e->node.due = next;
     e->hung_up = 0;
@@ -834,7 +848,7 @@ int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
      * the allocator a spare one. A speculative read (nothing to read: the
      * client sends nothing after its request) lets go of the first,
      * taking and returning the second. */
-    in = apr_brigade_create(sse_async_scratch_pool(), r->connection->bucket_alloc);
+    in = apr_brigade_create(sse_sched_scratch_pool(), r->connection->bucket_alloc);
     ap_get_brigade(r->connection->input_filters, in, AP_MODE_SPECULATIVE, APR_NONBLOCK_READ, 1);
     apr_brigade_cleanup(in);
     /* Queued once the MPM has marked the connection suspended (below), not
@@ -871,7 +885,7 @@ static void connection_suspended(conn_rec *c, request_rec *r)
     }
 }
 
-void sse_async_register_hooks(apr_pool_t *p)
+void sse_sched_register_hooks(apr_pool_t *p)
 {
     ap_hook_suspend_connection(connection_suspended, NULL, NULL, APR_HOOK_MIDDLE);
     /* Below the header filter and chunking (AP_FTYPE_TRANSCODE), which
