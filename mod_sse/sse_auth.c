@@ -14,7 +14,8 @@
 APLOG_USE_MODULE(sse);
 
 /* Token from `Authorization: Bearer <token>`; NULL when there is none.
- * Sets *bad when an Authorization header is present but malformed. */
+ * Sets *scheme_seen when the header names the Bearer scheme, so a Bearer
+ * header without a usable token is told apart from no token at all. */
 static const char *token_from_header(request_rec *r, int *scheme_seen)
 {
     const char *h = apr_table_get(r->headers_in, "Authorization");
@@ -57,6 +58,22 @@ static const char *token_from_query(request_rec *r, const sse_dir_conf *d)
     return token_in_args(r, d->token_query_param);
 }
 
+/* The verifier's kind of refusal as the metrics label it is counted in. */
+static sse_metrics_auth metrics_label(sse_jwt_failure kind)
+{
+    switch (kind) {
+    case SSE_JWT_FAIL_MALFORMED:        return SSE_AUTH_MALFORMED;
+    case SSE_JWT_FAIL_UNKNOWN_KEY:      return SSE_AUTH_UNKNOWN_KEY;
+    case SSE_JWT_FAIL_BAD_SIGNATURE:    return SSE_AUTH_BAD_SIGNATURE;
+    case SSE_JWT_FAIL_EXPIRED:          return SSE_AUTH_EXPIRED;
+    case SSE_JWT_FAIL_NOT_YET_VALID:    return SSE_AUTH_NOT_YET_VALID;
+    case SSE_JWT_FAIL_WRONG_ISSUER:     return SSE_AUTH_WRONG_ISSUER;
+    case SSE_JWT_FAIL_WRONG_AUDIENCE:   return SSE_AUTH_WRONG_AUDIENCE;
+    case SSE_JWT_FAIL_UNSUPPORTED:      return SSE_AUTH_UNSUPPORTED;
+    default:                            return SSE_AUTH_OTHER;
+    }
+}
+
 int sse_auth_token_in_query(request_rec *r, const sse_dir_conf *d)
 {
     return token_from_query(r, d) || token_in_args(r, "access_token");
@@ -74,7 +91,7 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
 
     if (from_header && from_query) {
         /* RFC 6750 section 2: one method per request */
-        sse_metrics_auth_failure("token sent twice");
+        sse_metrics_auth_failure(SSE_AUTH_MALFORMED);
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        "Bearer realm=\"sse\", error=\"invalid_request\", "
                        "error_description=\"token sent twice\"");
@@ -83,7 +100,7 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
         return DONE;
     }
     if (!token) {
-        sse_metrics_auth_failure(scheme_seen ? "malformed token" : NULL);
+        sse_metrics_auth_failure(scheme_seen ? SSE_AUTH_MALFORMED : SSE_AUTH_MISSING);
         if (scheme_seen) {
             sse_http_unauthorized(r, "malformed token");
         }
@@ -108,7 +125,7 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
     if (reason) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "mod_sse: token rejected: %s", reason);
-        sse_metrics_auth_failure(reason);
+        sse_metrics_auth_failure(metrics_label(sse_jwt_failure_of(reason)));
         sse_http_unauthorized(r, reason);
         return DONE;
     }

@@ -500,3 +500,37 @@ const char *sse_jwt_verify(apr_pool_t *p, const apr_array_header_t *keys,
 
     return sse_jwt_check_claims(p, policy, payload, payload_len, now, claims);
 }
+
+sse_jwt_failure sse_jwt_failure_of(const char *reason)
+{
+    static const struct {
+        const char *reason;
+        sse_jwt_failure kind;
+    } kinds[] = {
+        { "malformed token",             SSE_JWT_FAIL_MALFORMED },
+        { "token too large",             SSE_JWT_FAIL_MALFORMED },
+        { "missing exp",                 SSE_JWT_FAIL_MALFORMED },
+        { "invalid exp",                 SSE_JWT_FAIL_MALFORMED },
+        { "invalid nbf",                 SSE_JWT_FAIL_MALFORMED },
+        { "invalid iat",                 SSE_JWT_FAIL_MALFORMED },
+        { "no matching key",             SSE_JWT_FAIL_UNKNOWN_KEY },
+        { "signature mismatch",          SSE_JWT_FAIL_BAD_SIGNATURE },
+        { "token expired",               SSE_JWT_FAIL_EXPIRED },
+        { "token not yet valid",         SSE_JWT_FAIL_NOT_YET_VALID },
+        { "issued in the future",        SSE_JWT_FAIL_NOT_YET_VALID },
+        { "wrong issuer",                SSE_JWT_FAIL_WRONG_ISSUER },
+        { "wrong audience",              SSE_JWT_FAIL_WRONG_AUDIENCE },
+        { "unexpected audience",         SSE_JWT_FAIL_WRONG_AUDIENCE },
+        { "unsupported algorithm",       SSE_JWT_FAIL_UNSUPPORTED },
+        { "unsupported critical header", SSE_JWT_FAIL_UNSUPPORTED },
+        { "nested token not supported",  SSE_JWT_FAIL_UNSUPPORTED },
+    };
+    size_t i;
+
+    for (i = 0; reason && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (!strcmp(reason, kinds[i].reason)) {
+            return kinds[i].kind;
+        }
+    }
+    return SSE_JWT_FAIL_OTHER;      /* "wrong token type", and any new reason */
+}
