@@ -4,7 +4,7 @@
  * The handler authenticates, does the first poll itself (so a missing
  * document is a 404 and a dead store a 503, not a 200 that dies), writes the
  * headers and the opening events, and then either suspends the request
- * (mpm_event, see sse_async.c) or ticks sse_stream_step() in a blocking
+ * (mpm_event, see sse_sched.c) or ticks sse_stream_step() in a blocking
  * loop until it says the stream is over. Each tick allocates only from a
  * scratch pool that is cleared when the tick ends, so a stream's memory
  * stays flat however long it lives. A suspended stream never waits in a
