@@ -22,7 +22,8 @@ PC_LIBS   := $(shell pkg-config --libs $(DEPS_PC) 2>/dev/null)
 MOD_SRC  := $(wildcard mod_sse/*.c)
 PURE_SRC := $(wildcard mod_sse/sse_b64url.c mod_sse/sse_jwt.c mod_sse/sse_jwt_keys.c mod_sse/sse_json.c \
             mod_sse/sse_event.c mod_sse/sse_duration.c mod_sse/sse_patch.c \
-            mod_sse/sse_collection_set.c)
+            mod_sse/sse_collection_set.c mod_sse/sse_heap.c mod_sse/sse_query.c mod_sse/sse_etag.c \
+            mod_sse/sse_store_breaker.c)
 
 # mock-store: everything but main.c is build/libmockstore.a, which the
 # binary, the fuzz target (a copy built by clang with fuzzer coverage, see
@@ -85,10 +86,34 @@ $(MS_FUZZ_LIB): $(MS_FUZZ_OBJ)
 
 unit-tests: $(UNIT_BIN) $(MSTEST_BIN)
 
-$(BUILD)/unit/%: tests/unit/%.c $(PURE_SRC) $(wildcard mod_sse/*.h tests/unit/*.h)
+# build/libsse_pure.a: every module file that needs no httpd (PURE_SRC),
+# built with the sanitizers; the unit tests link it. The fuzzer's copy is
+# build/fuzz/libsse_pure.a (ci/fuzz.sh).
+APXS_INC    := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
+PURE_CFLAGS := -g -O1 -std=gnu11 $(WARN) -Wno-unused-parameter -Imod_sse -I$(APXS_INC) $(APR_INC) $(PC_CFLAGS)
+PURE_LIB    := $(BUILD)/libsse_pure.a
+PURE_OBJ    := $(patsubst mod_sse/%.c,$(BUILD)/pure-obj/%.o,$(PURE_SRC))
+PURE_FUZZ_LIB := $(BUILD)/fuzz/libsse_pure.a
+PURE_FUZZ_OBJ := $(patsubst mod_sse/%.c,$(BUILD)/fuzz/pure-obj/%.o,$(PURE_SRC))
+
+$(BUILD)/pure-obj/%.o: mod_sse/%.c $(wildcard mod_sse/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -g -O1 -std=gnu11 $(WARN) -Wno-unused-parameter $(SAN) -Imod_sse $(APR_INC) $(PC_CFLAGS) \
-	    -Itests/unit -o $@ $< $(PURE_SRC) $(PC_LIBS) -lapr-1 -lcmocka
+	$(CC) $(PURE_CFLAGS) $(SAN) -c -o $@ $<
+
+$(PURE_LIB): $(PURE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/pure-obj/%.o: mod_sse/%.c $(wildcard mod_sse/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(PURE_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	    -fno-sanitize-recover=undefined -fno-omit-frame-pointer -c -o $@ $<
+
+$(PURE_FUZZ_LIB): $(PURE_FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/unit/%: tests/unit/%.c $(PURE_LIB) $(wildcard mod_sse/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(PURE_CFLAGS) $(SAN) -Itests/unit -o $@ $< $(PURE_LIB) $(PC_LIBS) -lapr-1 -lcmocka
 
 # The metrics table against real forked children; httpd's few symbols are
 # stubbed in the test.

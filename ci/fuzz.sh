@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # ci/fuzz.sh [seconds] [target...]: builds every tests/fuzz/fuzz_*.c as a
-# libFuzzer binary (clang, ASan+UBSan, linked with the Makefile's PURE_SRC and
-# apr, jansson, openssl, libmongoc/bson) and runs each for `seconds` (default
+# libFuzzer binary (clang, ASan+UBSan, linked with build/fuzz/libsse_pure.a,
+# the Makefile's PURE_SRC built by the fuzzer's compiler, and apr, jansson,
+# openssl, libmongoc/bson) and runs each for `seconds` (default
 # 60), printing the executions and whether it crashed. Exits nonzero if any
 # target fails to build or crashes (a leak or a sanitizer report counts).
 #
 # A target that needs more than the pure module sources names them, paths
 # from the repository root, in a comment among its first five lines:
-#     // fuzz-sources: mock-store/wire.c mock-store/bson_util.c
+#     // fuzz-sources: mock-store/wire.c mock-store/query.c
 # or, better, the Makefile targets of the static libraries it links (built
 # here with the fuzzer's compiler; each library's source folder is put on the
 # include path):
@@ -27,10 +28,15 @@ CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 mkdir -p "$OUT/artifacts"
 
-# PURE_SRC as the Makefile computes it, so the list has one home.
-pure_src=$(make -s --no-print-directory -f Makefile \
-    -f <(printf 'fuzz-print-pure-src:\n\t@echo $(PURE_SRC)\n') fuzz-print-pure-src)
-deps_cflags="$(apr-1-config --includes --cppflags) $(pkg-config --cflags libmongoc-1.0 jansson openssl)"
+# The module's pure files, as one library built by the Makefile (PURE_SRC
+# has its one home there).
+if ! make -s --no-print-directory FUZZ_CC="$CC" build/fuzz/libsse_pure.a >"$OUT/libsse_pure.build.log" 2>&1; then
+    cat "$OUT/libsse_pure.build.log"
+    echo "build/fuzz/libsse_pure.a: BUILD FAILED"
+    exit 1
+fi
+pure_lib=build/fuzz/libsse_pure.a
+deps_cflags="$(apr-1-config --includes --cppflags) -I$(apxs -q INCLUDEDIR) $(pkg-config --cflags libmongoc-1.0 jansson openssl)"
 deps_libs="$(pkg-config --libs libmongoc-1.0 jansson openssl) -lapr-1"
 CFLAGS="-g -O1 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -68,7 +74,7 @@ for src in "${targets[@]}"; do
     log="$OUT/$name.log"
 
     # shellcheck disable=SC2086  # word splitting of flag lists is intended
-    if ! $CC $CFLAGS $extra_inc $deps_cflags -o "$OUT/$name" "$src" $pure_src $extra \
+    if ! $CC $CFLAGS $extra_inc $deps_cflags -o "$OUT/$name" "$src" $extra $pure_lib \
             $deps_libs >"$OUT/$name.build.log" 2>&1; then
         cat "$OUT/$name.build.log"
         echo "$name: BUILD FAILED"

@@ -3,12 +3,13 @@
 // (tab-share.js). The status chips map to ?status= on the list and its stream; each row links to
 // the meeting page. Token handling is the meeting page's: sessionStorage["sse.token"], #token=.
 //
-// Test hook, as on the meeting page: `window.__sseTestBackoff` (an array of ms) replaces the
-// 5/10/15/30 s schedule and the server's `retry:` floor. `window.__sseListRole` mirrors this
-// tab's role ('leader' or 'follower') for tests and people debugging.
+// Stream options set from outside the page come from stream-options.js, as on the meeting page.
+// `window.__sseListRole` mirrors this tab's role ('leader' or 'follower') for tests and people
+// debugging.
 
 import { createStreamClient, applyListEvent, listRows, listFilterQuery } from './stream-client.js';
 import { createSharedList, tokenSubject } from './tab-share.js';
+import { pageStreamOptions } from './stream-options.js';
 
 const TOKEN_KEY = 'sse.token';
 const BANNER_TEXT = 'Live updates disconnected, retrying...';
@@ -202,7 +203,7 @@ function connect() {
   tag = null;
   render();
   const query = listFilterQuery([...selected]);
-  const testBackoff = Array.isArray(window.__sseTestBackoff) ? window.__sseTestBackoff : null;
+  const streamOptions = pageStreamOptions();
   shared = createSharedList({
     key: `${tokenSubject(getToken())}|${query}`,
     getList: () => ({ items: listRows(items), truncated, tag }),
@@ -215,7 +216,7 @@ function connect() {
         getToken,
         list: { path: '/v1/meetings', query },
         lastEventId,
-        ...(testBackoff ? { backoffMs: testBackoff, respectServerRetry: false } : {}),
+        ...streamOptions,
       });
       client.on('list', relay.event);
       client.on('state', relay.state);

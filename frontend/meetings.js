@@ -1,11 +1,9 @@
 // The meeting-status page: wires the stream client (stream-client.js) to the DOM, and owns the
 // token (sessionStorage["sse.token"], the demo link's #token= fragment, the paste form, Log out).
-//
-// Test hook: when `window.__sseTestBackoff` is an array of milliseconds before this module runs
-// (Playwright's page.addInitScript), it replaces the 5/10/15/30 s schedule and the server's
-// `retry:` floor, so browser tests do not wait 5 s per reconnect. Nothing else reads it.
+// Stream options set from outside the page (a deployment, a test) come from stream-options.js.
 
 import { createStreamClient } from './stream-client.js';
+import { pageStreamOptions } from './stream-options.js';
 import { createFieldWriter } from './optimistic-write.js';
 
 const TOKEN_KEY = 'sse.token';
@@ -227,11 +225,10 @@ function connect() {
   showError('');
   showTokenPanel(false);
   els.meeting.hidden = false;
-  const testBackoff = Array.isArray(window.__sseTestBackoff) ? window.__sseTestBackoff : null;
   client = createStreamClient({
     meetingId,
     getToken,
-    ...(testBackoff ? { backoffMs: testBackoff, respectServerRetry: false } : {}),
+    ...pageStreamOptions(),
   });
   client.on('document', (doc, { version } = {}) => {
     titleWriter.confirm(doc, version);

@@ -1,5 +1,5 @@
 // The live meeting stream: fetch() + ReadableStream (so it can send `Authorization: Bearer`),
-// event-stream parsing, and the reconnect policy of CONTRACT.md "The frontend". It knows nothing
+// event-stream parsing, and the reconnect policy the README's "Frontend" section describes. It knows nothing
 // of the DOM: the page listens to 'document' (or, for the caller's list, 'list'), 'state' and
 // 'notice'. The list's state (a keyed map from snapshot/status/removed) is pure functions below. Clock, random, fetch and the
 // network (online/offline) are injected so the unit tests can drive every path.
@@ -59,9 +59,14 @@ function versionFromEtag(etag) {
   return m ? m[1] : null;
 }
 
-/** A document's age for "stale" checks: its updatedAt as epoch ms, or null when it has none. */
-export function documentTime(doc) {
-  const t = doc && typeof doc.updatedAt === 'string' ? Date.parse(doc.updatedAt) : NaN;
+export const DEFAULT_RESOURCE_PATH = '/v1/meetings/';
+export const DEFAULT_TIME_FIELD = 'updatedAt';
+
+/** A document's age for "stale" checks: its `timeField` (an ISO-8601 string, updatedAt by
+ *  default) as epoch ms, or null when it has none. */
+export function documentTime(doc, timeField = DEFAULT_TIME_FIELD) {
+  const v = doc ? doc[timeField] : undefined;
+  const t = typeof v === 'string' ? Date.parse(v) : NaN;
   return Number.isNaN(t) ? null : t;
 }
 
@@ -89,6 +94,8 @@ class HttpStatusError extends Error {
  * With `list: { path: '/v1/meetings', query: '?status=ready' }` the client follows the caller's
  * collection: the REST resync is GET path+query (its ETag the set's tag), the stream
  * path/events+query. `lastEventId` resumes from a tag (or version) the page already shows.
+ * `resourcePath` (default '/v1/meetings/') is where one document lives, before its id;
+ * `timeField` (default 'updatedAt') the field whose time tells a stale document.
  */
 export function createStreamClient({
   meetingId,
@@ -103,12 +110,14 @@ export function createStreamClient({
   respectServerRetry = true,
   list = null,
   lastEventId: initialLastEventId = null,
+  resourcePath = DEFAULT_RESOURCE_PATH,
+  timeField = DEFAULT_TIME_FIELD,
 }) {
   const listeners = { document: [], state: [], notice: [], list: [] };
   const base = baseUrl.replace(/\/$/, '');
   const resourceUrl = list
     ? `${base}${list.path}${list.query || ''}`
-    : `${base}/v1/meetings/${encodeURIComponent(meetingId)}`;
+    : `${base}${resourcePath}${encodeURIComponent(meetingId)}`;
   const streamUrl = list ? `${base}${list.path}/events${list.query || ''}` : `${resourceUrl}/events`;
 
   let state = { phase: 'stopped', attempt: 0 };
@@ -119,7 +128,7 @@ export function createStreamClient({
   let attempt = 0;           // reconnection attempts since the stream was last live
   let serverRetryMs = 0;     // the latest `retry:` field
   let lastEventId = initialLastEventId; // sent as Last-Event-ID
-  let newestTime = null;     // updatedAt of the newest rendered document
+  let newestTime = null;     // timeField of the newest rendered document
   let keepaliveMs = DEFAULT_KEEPALIVE_MS;
   let noticeShown = false;
 
@@ -145,7 +154,7 @@ export function createStreamClient({
 
   /** Renders `doc` unless it is older than what is on screen. */
   function offerDocument(doc, source, version) {
-    const t = documentTime(doc);
+    const t = documentTime(doc, timeField);
     if (t !== null && newestTime !== null && t < newestTime) return false;
     if (t !== null) newestTime = t;
     emit('document', doc, { source, version });
@@ -413,11 +422,11 @@ export function applyListEvent(items, ev) {
   return next;
 }
 
-/** The rows in the server's order: newest updatedAt first, then by id. */
-export function listRows(items) {
+/** The rows in the server's order: newest `timeField` (updatedAt) first, then by id. */
+export function listRows(items, timeField = DEFAULT_TIME_FIELD) {
   return [...items.values()].sort((a, b) => {
-    const ta = documentTime(a) ?? -Infinity;
-    const tb = documentTime(b) ?? -Infinity;
+    const ta = documentTime(a, timeField) ?? -Infinity;
+    const tb = documentTime(b, timeField) ?? -Infinity;
     if (ta !== tb) return tb - ta;
     const ka = listKey(a._id);
     const kb = listKey(b._id);

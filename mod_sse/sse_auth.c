@@ -9,11 +9,13 @@
 #include "sse_auth.h"
 #include "sse_http.h"
 #include "sse_metrics.h"
+#include "sse_query.h"
 
 APLOG_USE_MODULE(sse);
 
 /* Token from `Authorization: Bearer <token>`; NULL when there is none.
- * Sets *bad when an Authorization header is present but malformed. */
+ * Sets *scheme_seen when the header names the Bearer scheme, so a Bearer
+ * header without a usable token is told apart from no token at all. */
 static const char *token_from_header(request_rec *r, int *scheme_seen)
 {
     const char *h = apr_table_get(r->headers_in, "Authorization");
@@ -56,6 +58,22 @@ static const char *token_from_query(request_rec *r, const sse_dir_conf *d)
     return token_in_args(r, d->token_query_param);
 }
 
+/* The verifier's kind of refusal as the metrics label it is counted in. */
+static sse_metrics_auth metrics_label(sse_jwt_failure kind)
+{
+    switch (kind) {
+    case SSE_JWT_FAIL_MALFORMED:        return SSE_AUTH_MALFORMED;
+    case SSE_JWT_FAIL_UNKNOWN_KEY:      return SSE_AUTH_UNKNOWN_KEY;
+    case SSE_JWT_FAIL_BAD_SIGNATURE:    return SSE_AUTH_BAD_SIGNATURE;
+    case SSE_JWT_FAIL_EXPIRED:          return SSE_AUTH_EXPIRED;
+    case SSE_JWT_FAIL_NOT_YET_VALID:    return SSE_AUTH_NOT_YET_VALID;
+    case SSE_JWT_FAIL_WRONG_ISSUER:     return SSE_AUTH_WRONG_ISSUER;
+    case SSE_JWT_FAIL_WRONG_AUDIENCE:   return SSE_AUTH_WRONG_AUDIENCE;
+    case SSE_JWT_FAIL_UNSUPPORTED:      return SSE_AUTH_UNSUPPORTED;
+    default:                            return SSE_AUTH_OTHER;
+    }
+}
+
 int sse_auth_token_in_query(request_rec *r, const sse_dir_conf *d)
 {
     return token_from_query(r, d) || token_in_args(r, "access_token");
@@ -73,7 +91,7 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
 
     if (from_header && from_query) {
         /* RFC 6750 section 2: one method per request */
-        sse_metrics_auth_failure("token sent twice");
+        sse_metrics_auth_failure(SSE_AUTH_MALFORMED);
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        "Bearer realm=\"sse\", error=\"invalid_request\", "
                        "error_description=\"token sent twice\"");
@@ -82,7 +100,7 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
         return DONE;
     }
     if (!token) {
-        sse_metrics_auth_failure(scheme_seen ? "malformed token" : NULL);
+        sse_metrics_auth_failure(scheme_seen ? SSE_AUTH_MALFORMED : SSE_AUTH_MISSING);
         if (scheme_seen) {
             sse_http_unauthorized(r, "malformed token");
         }
@@ -107,58 +125,19 @@ int sse_auth_authenticate(request_rec *r, const sse_dir_conf *d,
     if (reason) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "mod_sse: token rejected: %s", reason);
-        sse_metrics_auth_failure(reason);
+        sse_metrics_auth_failure(metrics_label(sse_jwt_failure_of(reason)));
         sse_http_unauthorized(r, reason);
         return DONE;
     }
     return OK;
 }
 
-/* One owner value against the claim, strictly by type: a string owner equals
- * a string claim byte for byte; an int32 or int64 owner equals an integer
- * claim of the same value. Nothing converts: "12345" is not 12345, and an
- * ObjectId (which no JSON token can carry) matches no claim. */
-static int owner_value_matches(const bson_iter_t *it, const sse_jwt_claim *claim)
-{
-    switch (bson_iter_type(it)) {
-    case BSON_TYPE_UTF8: {
-        uint32_t len;
-        const char *s = bson_iter_utf8(it, &len);
-        return claim->type == SSE_JWT_CLAIM_STRING
-               && len == claim->len && !memcmp(s, claim->str, len);
-    }
-    case BSON_TYPE_INT32:
-        return claim->type == SSE_JWT_CLAIM_INTEGER
-               && claim->integer == (apr_int64_t)bson_iter_int32(it);
-    case BSON_TYPE_INT64:
-        return claim->type == SSE_JWT_CLAIM_INTEGER
-               && claim->integer == (apr_int64_t)bson_iter_int64(it);
-    default:
-        return 0;
-    }
-}
-
 int sse_auth_may_see(const sse_dir_conf *d, const sse_jwt_claims *claims,
                      const bson_t *stored)
 {
-    const sse_jwt_claim *claim;
-    bson_iter_t root, it;
-
-    if (!d->owner_field) return 1;
-    claim = sse_jwt_claim_get(claims, sse_conf_owner_claim(d));
-    /* An empty claim names nobody, so it matches no owner, not even "". */
-    if (!claim || (claim->type == SSE_JWT_CLAIM_STRING && claim->len == 0)
-        || !bson_iter_init(&root, stored)
-        || !bson_iter_find_descendant(&root, d->owner_field, &it)) {
-        return 0;
+    if (!d->owner_field) {
+        return 1;
     }
-    if (BSON_ITER_HOLDS_ARRAY(&it)) {
-        bson_iter_t child;
-        if (!bson_iter_recurse(&it, &child)) return 0;
-        while (bson_iter_next(&child)) {
-            if (owner_value_matches(&child, claim)) return 1;
-        }
-        return 0;
-    }
-    return owner_value_matches(&it, claim);
+    return sse_query_owner_matches(stored, d->owner_field,
+                                   sse_jwt_claim_get(claims, sse_conf_owner_claim(d)));
 }

@@ -30,16 +30,19 @@ int sse_b64url_decode(apr_pool_t *p, const char *in, apr_size_t len,
     int v[4];
 
     /* One leftover character carries only 6 bits: never a whole byte. */
-    if (rem == 1 || (len > 0 && in == NULL))
+    if (rem == 1 || (len > 0 && in == NULL)) {
         return -1;
+    }
     buf = apr_palloc(p, full * 3 + (rem ? rem - 1 : 0) + 1);
 
     for (i = 0; i < full; i++) {
         const unsigned char *q = (const unsigned char *)in + i * 4;
         int k;
-        for (k = 0; k < 4; k++)
-            if ((v[k] = b64url_value(q[k])) < 0)
+        for (k = 0; k < 4; k++) {
+            if ((v[k] = b64url_value(q[k])) < 0) {
                 return -1;
+            }
+        }
         buf[o++] = (unsigned char)((v[0] << 2) | (v[1] >> 4));
         buf[o++] = (unsigned char)(((v[1] & 0x0f) << 4) | (v[2] >> 2));
         buf[o++] = (unsigned char)(((v[2] & 0x03) << 6) | v[3]);
@@ -47,18 +50,22 @@ int sse_b64url_decode(apr_pool_t *p, const char *in, apr_size_t len,
     if (rem) {
         const unsigned char *q = (const unsigned char *)in + full * 4;
         apr_size_t k;
-        for (k = 0; k < rem; k++)
-            if ((v[k] = b64url_value(q[k])) < 0)
+        for (k = 0; k < rem; k++) {
+            if ((v[k] = b64url_value(q[k])) < 0) {
                 return -1;
+            }
+        }
         buf[o++] = (unsigned char)((v[0] << 2) | (v[1] >> 4));
         if (rem == 2) {
-            if (v[1] & 0x0f)            /* non-canonical trailing bits */
+            if (v[1] & 0x0f) {            /* non-canonical trailing bits */
                 return -1;
+            }
         }
         else {
             buf[o++] = (unsigned char)(((v[1] & 0x0f) << 4) | (v[2] >> 2));
-            if (v[2] & 0x03)
+            if (v[2] & 0x03) {
                 return -1;
+            }
         }
     }
     buf[o] = '\0';

@@ -14,16 +14,18 @@
 #include "http_protocol.h"
 #include "apr_strings.h"
 
-#include "sse_async.h"
+#include "sse_sched.h"
 #include "sse_auth.h"
 #include "sse_collection.h"
 #include "sse_collection_set.h"
 #include "sse_config.h"
+#include "sse_etag.h"
 #include "sse_event.h"
 #include "sse_http.h"
 #include "sse_json.h"
 #include "sse_metrics.h"
-#include "sse_rest.h"
+#include "sse_query.h"
+#include "sse_resolve.h"
 #include "sse_store.h"
 
 APLOG_USE_MODULE(sse);
@@ -73,17 +75,13 @@ static bson_t *build_filter(apr_pool_t *p, const sse_dir_conf *d,
     BSON_APPEND_ARRAY_BEGIN(filter, "$and", &and);
     if (d->owner_field) {
         const sse_jwt_claim *claim = sse_jwt_claim_get(claims, sse_conf_owner_claim(d));
-        if (!claim || (claim->type == SSE_JWT_CLAIM_STRING && claim->len == 0)) {
-            bson_append_array_end(filter, &and);
-            return NULL;
-        }
         bson_uint32_to_string(n++, &k, key, sizeof(key));
         bson_append_document_begin(&and, k, -1, &cond);
-        if (claim->type == SSE_JWT_CLAIM_STRING) {
-            bson_append_utf8(&cond, d->owner_field, -1, claim->str, (int)claim->len);
-        }
-        else {
-            BSON_APPEND_INT64(&cond, d->owner_field, claim->integer);
+        if (!sse_query_append_owner(&cond, d->owner_field, claim)) {
+            /* an empty or missing claim names nobody: no list */
+            bson_append_document_end(&and, &cond);
+            bson_append_array_end(filter, &and);
+            return NULL;
         }
         bson_append_document_end(&and, &cond);
     }
@@ -349,26 +347,19 @@ const char *sse_collection_poll(void *c_, apr_pool_t *tick, int resync, const ch
 
 /* ---- the handlers ---------------------------------------------------- */
 
-/* CORS, method, authentication and the filters: the list's resolution
- * step. Returns NULL when it has answered the request already. */
+/* sse_resolve (CORS, method, authentication), then the filters. Returns NULL when it has answered the request already. */
 static sse_collection *resolve(request_rec *r, const char *methods)
 {
-    const sse_dir_conf *d = ap_get_module_config(r->per_dir_config, &sse_module);
-    sse_jwt_claims *claims = apr_pcalloc(r->pool, sizeof(*claims));
     apr_array_header_t *filters;
     sse_collection *c;
+    sse_request q;
+    const sse_dir_conf *d;
     const char *bad;
 
-    if (sse_http_cors(r, d, methods)) {
+    if (!sse_resolve(r, methods, 0, &q)) {
         return NULL;
     }
-    if (r->method_number != M_GET || (r->header_only && strchr(methods, 'H') == NULL)) {
-        sse_http_method_not_allowed(r, methods);
-        return NULL;
-    }
-    if (sse_auth_authenticate(r, d, claims) != OK) {
-        return NULL;
-    }
+    d = q.d;
     bad = sse_filter_parse(r->pool, r->args, d->filter_params, d->token_query_param, &filters);
     if (bad) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_sse: list request refused: %s", bad);
@@ -378,8 +369,8 @@ static sse_collection *resolve(request_rec *r, const char *methods)
     c = apr_pcalloc(r->pool, sizeof(*c));
     c->r = r;
     c->d = d;
-    c->claims = claims;
-    c->filter = build_filter(r->pool, d, claims, filters);
+    c->claims = q.claims;
+    c->filter = build_filter(r->pool, d, q.claims, filters);
     apr_pool_cleanup_register(r->pool, &c->set, free_set, apr_pool_cleanup_null);
     return c;
 }
@@ -400,7 +391,7 @@ int sse_collection_handler(request_rec *r)
     }
     listing_tag(&l, tag);
     apr_table_setn(r->headers_out, "ETag", apr_pstrcat(r->pool, "\"", tag, "\"", NULL));
-    if (sse_rest_etag_matches(r, apr_table_get(r->headers_in, "If-None-Match"), tag)) {
+    if (sse_etag_matches(r->pool, apr_table_get(r->headers_in, "If-None-Match"), tag)) {
         apr_table_setn(r->headers_out, "Cache-Control", "no-store");
         r->status = HTTP_NOT_MODIFIED;
         return OK;
@@ -424,9 +415,9 @@ int sse_collection_stream_handler(request_rec *r)
         return OK;
     }
 
-    async = sse_async_possible(r);
+    async = sse_sched_available(r);
     if (async) {
-        tick = sse_async_scratch_pool();
+        tick = sse_sched_scratch_pool();
         apr_pool_clear(tick);
     }
     else {

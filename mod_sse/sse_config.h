@@ -89,4 +89,52 @@ long sse_conf_list_limit(const sse_dir_conf *d);
  * an opaque id, random per child and stable for its life. */
 const char *sse_conf_instance(apr_pool_t *p, const request_rec *r);
 
+/* The server and directory configs' create and merge (the module record's
+ * four slots). */
+void *sse_conf_create_server_conf(apr_pool_t *p, server_rec *s);
+void *sse_conf_merge_server_conf(apr_pool_t *p, void *base, void *add);
+void *sse_conf_create_dir_conf(apr_pool_t *p, char *dir);
+void *sse_conf_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+
+/* Makes this child's default instance id (child_init). */
+void sse_conf_child_init(void);
+
+/* The directive setters, for mod_sse.c's command table. Each returns NULL
+ * or an error naming its directive. */
+const char *sse_conf_set_mongo_uri(cmd_parms *cmd, void *dummy, const char *arg);
+const char *sse_conf_set_string(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_conf_set_id_from(cmd_parms *cmd, void *d, const char *a1, const char *a2);
+const char *sse_conf_set_id_type(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_conf_add_field(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_conf_set_duration(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_conf_set_retry(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_conf_set_max_streams_per_user(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_conf_set_max_streams(cmd_parms *cmd, void *dummy, const char *arg);
+const char *sse_conf_set_emit(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_conf_add_filter_param(cmd_parms *cmd, void *d, const char *name,
+                                      const char *field);
+const char *sse_conf_set_list_limit(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_conf_add_jwt_key(cmd_parms *cmd, void *d, const char *alg,
+                                 const char *src, const char *kid);
+const char *sse_conf_set_jwks_file(cmd_parms *cmd, void *d, const char *path);
+const char *sse_conf_set_jwt_type(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_conf_set_instance_name(cmd_parms *cmd, void *dummy, const char *arg);
+const char *sse_conf_add_cors_origin(cmd_parms *cmd, void *d, const char *origin);
+
+/* The write directives (sse_update_conf.c). */
+const char *sse_update_set_writable_field(cmd_parms *cmd, void *d, const char *name,
+                                          const char *type, const char *max);
+const char *sse_update_set_max_body(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_update_set_write_concern(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_update_set_write_timeout(cmd_parms *cmd, void *d, const char *arg);
+
+/* The write fields of the dir merge: inner wins, unset is 0 / NULL. */
+void sse_update_merge_conf(sse_dir_conf *conf, const sse_dir_conf *base,
+                           const sse_dir_conf *add);
+
+/* The check_config hook (sse_config_check.c): refuses a location serving an
+ * sse-* handler that lacks a database, collection, key or store. */
+int sse_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                     server_rec *s);
+
 #endif

@@ -19,14 +19,18 @@ static const char *not_a_duration(apr_pool_t *p, const char *arg)
 /* Microseconds per unit, or 0 for an unknown unit. */
 static apr_int64_t usec_per_unit(const char *unit)
 {
-    if (*unit == '\0' || strcmp(unit, "s") == 0)
+    if (*unit == '\0' || strcmp(unit, "s") == 0) {
         return APR_USEC_PER_SEC;
-    if (strcmp(unit, "ms") == 0)
+    }
+    if (strcmp(unit, "ms") == 0) {
         return 1000;
-    if (strcmp(unit, "m") == 0)
+    }
+    if (strcmp(unit, "m") == 0) {
         return 60 * APR_USEC_PER_SEC;
-    if (strcmp(unit, "h") == 0)
+    }
+    if (strcmp(unit, "h") == 0) {
         return 3600 * APR_USEC_PER_SEC;
+    }
     return 0;
 }
 
@@ -37,26 +41,32 @@ const char *sse_duration_parse(apr_pool_t *p, const char *arg,
     apr_int64_t value = 0;
     apr_int64_t factor;
 
-    if (s == NULL || *s == '\0')
+    if (s == NULL || *s == '\0') {
         return not_a_duration(p, arg);
-    if (*s == '-')
+    }
+    if (*s == '-') {
         return apr_psprintf(p, "'%s' is not a duration: durations cannot be "
                             "negative (use e.g. 3s, 500ms, 2m)", arg);
-    if (*s < '0' || *s > '9')
+    }
+    if (*s < '0' || *s > '9') {
         return not_a_duration(p, arg);
+    }
 
     for (; *s >= '0' && *s <= '9'; s++) {
         int digit = *s - '0';
-        if (value > (INT64_MAX - digit) / 10)
+        if (value > (INT64_MAX - digit) / 10) {
             return apr_psprintf(p, "'%s' is too long a duration", arg);
+        }
         value = value * 10 + digit;
     }
 
     factor = usec_per_unit(s);
-    if (factor == 0)
+    if (factor == 0) {
         return not_a_duration(p, arg);
-    if (value > INT64_MAX / factor)
+    }
+    if (value > INT64_MAX / factor) {
         return apr_psprintf(p, "'%s' is too long a duration", arg);
+    }
 
     *out = (apr_interval_time_t)(value * factor);
     return NULL;

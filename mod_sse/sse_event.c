@@ -14,20 +14,23 @@ int sse_event_id_is_safe(const char *s, size_t len)
 {
     size_t i;
 
-    if (s == NULL || len == 0 || len > SSE_ID_MAX)
+    if (s == NULL || len == 0 || len > SSE_ID_MAX) {
         return 0;
+    }
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x21 || c > 0x7E || c == '"' || c == '\\')
+        if (c < 0x21 || c > 0x7E || c == '"' || c == '\\') {
             return 0;
+        }
     }
     return 1;
 }
 
 const char *sse_event_last_id(const char *header)
 {
-    if (header == NULL)
+    if (header == NULL) {
         return NULL;
+    }
     /* strnlen: never walk far past the limit on a huge header. */
     return sse_event_id_is_safe(header, strnlen(header, SSE_ID_MAX + 1))
            ? header : NULL;
@@ -48,14 +51,16 @@ char *sse_event_format(apr_pool_t *p, const char *event, const char *id,
     size_t dlen, lines = 1, i, cap;
     char *out, *w;
 
-    if (data == NULL)
+    if (data == NULL) {
         data = "";
+    }
     dlen = strlen(data);
     for (i = 0; i < dlen; i++) {
         if (data[i] == '\n' || data[i] == '\r') {
             lines++;
-            if (data[i] == '\r' && data[i + 1] == '\n')
+            if (data[i] == '\r' && data[i + 1] == '\n') {
                 i++;
+            }
         }
     }
 
@@ -86,8 +91,9 @@ char *sse_event_format(apr_pool_t *p, const char *event, const char *id,
         w += 6 + n;
         *w++ = '\n';
         data += n;
-        if (*data == '\0')
+        if (*data == '\0') {
             break;
+        }
         data += (data[0] == '\r' && data[1] == '\n') ? 2 : 1;
     }
     *w++ = '\n';
@@ -101,8 +107,9 @@ char *sse_event_comment(apr_pool_t *p, const char *text)
     char *c;
 
     for (c = out + 2; c[2] != '\0'; c++) {
-        if (*c == '\r' || *c == '\n')
+        if (*c == '\r' || *c == '\n') {
             *c = ' ';
+        }
     }
     return out;
 }

@@ -41,8 +41,9 @@ static void out_mem(json_out *o, const void *s, size_t n)
 {
     if (o->len + n + 1 > o->cap) {
         size_t cap = o->cap ? o->cap : 256;
-        while (cap < o->len + n + 1)
+        while (cap < o->len + n + 1) {
             cap *= 2;
+        }
         o->data = bson_realloc(o->data, cap);
         o->cap = cap;
     }
@@ -83,19 +84,23 @@ static size_t utf8_sequence(const unsigned char *s, size_t n, size_t *bad)
     unsigned char lo = 0x80, hi = 0xBF;
     size_t need, i;
 
-    if (s[0] < 0x80)
+    if (s[0] < 0x80) {
         return 1;
+    }
     if (s[0] >= 0xC2 && s[0] <= 0xDF) {
         need = 1;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+    }
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
         need = 2;
         if (s[0] == 0xE0) lo = 0xA0;      /* overlong */
         if (s[0] == 0xED) hi = 0x9F;      /* surrogates */
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+    }
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
         need = 3;
         if (s[0] == 0xF0) lo = 0x90;      /* overlong */
         if (s[0] == 0xF4) hi = 0x8F;      /* above U+10FFFF */
-    } else {
+    }
+    else {
         *bad = 1;
         return 0;
     }
@@ -145,15 +150,18 @@ static void put_string_body(json_out *o, const char *str, size_t n)
         if (esc) {
             out_str(o, esc);
             i++;
-        } else if ((len = utf8_sequence(s + i, n - i, &bad)) == 0) {
+        }
+        else if ((len = utf8_sequence(s + i, n - i, &bad)) == 0) {
             out_str(o, REPLACEMENT_CHAR);
             i += bad;
-        } else if (len == 3 && c == 0xE2 && s[i + 1] == 0x80
-                   && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
+        }
+        else if (len == 3 && c == 0xE2 && s[i + 1] == 0x80
+                 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
             /* U+2028/U+2029: legal JSON, but line breaks to JavaScript. */
             out_str(o, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
             i += len;
-        } else {
+        }
+        else {
             out_mem(o, s + i, len);
             i += len;
         }
@@ -178,15 +186,18 @@ static int format_date(int64_t ms, char buf[80])
     time_t t;
     struct tm tm;
 
-    if (ms < SSE_DATE_MIN_MS || ms > SSE_DATE_MAX_MS)
+    if (ms < SSE_DATE_MIN_MS || ms > SSE_DATE_MAX_MS) {
         return 0;
+    }
     msec = ms % 1000;
-    if (msec < 0)
+    if (msec < 0) {
         msec += 1000;                       /* floor, also before 1970 */
+    }
     secs = (ms - msec) / 1000;
     t = (time_t)secs;
-    if (gmtime_r(&t, &tm) == NULL)
+    if (gmtime_r(&t, &tm) == NULL) {
         return 0;
+    }
     snprintf(buf, 80, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
              tm.tm_hour, tm.tm_min, tm.tm_sec, (int)msec);
@@ -201,7 +212,8 @@ static void put_date(json_out *o, int64_t ms)
         out_char(o, '"');
         out_str(o, buf);
         out_char(o, '"');
-    } else {
+    }
+    else {
         snprintf(buf, sizeof buf, "{\"$date\":{\"$numberLong\":\"%" PRId64
                  "\"}}", ms);
         out_str(o, buf);
@@ -217,19 +229,23 @@ static int format_double(double d, char buf[40])
     int prec;
     char *c;
 
-    if (!isfinite(d))
+    if (!isfinite(d)) {
         return 0;
+    }
     for (prec = 1; prec <= 17; prec++) {
         snprintf(buf, 40, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
+        if (strtod(buf, NULL) == d) {
             break;
+        }
     }
     for (c = buf; *c; c++) {
-        if (*c == ',')
+        if (*c == ',') {
             *c = '.';
+        }
     }
-    if (strpbrk(buf, ".e") == NULL)
+    if (strpbrk(buf, ".e") == NULL) {
         strcat(buf, ".0");
+    }
     return 1;
 }
 
@@ -237,13 +253,16 @@ static void put_double(json_out *o, double d)
 {
     char buf[40];
 
-    if (format_double(d, buf))
+    if (format_double(d, buf)) {
         out_str(o, buf);
-    else if (isnan(d))
+    }
+    else if (isnan(d)) {
         out_str(o, "{\"$numberDouble\":\"NaN\"}");
-    else
+    }
+    else {
         out_str(o, d > 0 ? "{\"$numberDouble\":\"Infinity\"}"
                          : "{\"$numberDouble\":\"-Infinity\"}");
+    }
 }
 
 /* Copies JSON text produced by libbson without its insignificant spaces,
@@ -256,9 +275,11 @@ static void put_compacted(json_out *o, const char *s, size_t n)
     while (i < n) {
         if (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t') {
             i++;
-        } else if (s[i] != '"') {
+        }
+        else if (s[i] != '"') {
             out_char(o, s[i++]);
-        } else {
+        }
+        else {
             size_t start = ++i;
             out_char(o, '"');
             while (i < n && s[i] != '"') {
@@ -267,7 +288,8 @@ static void put_compacted(json_out *o, const char *s, size_t n)
                     out_mem(o, s + i, 2);   /* an escape libbson wrote */
                     i += 2;
                     start = i;
-                } else {
+                }
+                else {
                     i++;
                 }
             }
@@ -288,15 +310,18 @@ static void put_extended_json(json_out *o, const bson_iter_t *iter)
     char *json = NULL;
     size_t len = 0;
 
-    if (bson_append_iter(&one, "v", 1, iter))
+    if (bson_append_iter(&one, "v", 1, iter)) {
         json = bson_as_relaxed_extended_json(&one, &len);
+    }
     bson_destroy(&one);
 
     if (json && len >= plen + slen && memcmp(json, prefix, plen) == 0
-        && memcmp(json + len - slen, suffix, slen) == 0)
+        && memcmp(json + len - slen, suffix, slen) == 0) {
         put_compacted(o, json + plen, len - plen - slen);
-    else
+    }
+    else {
         out_str(o, "null");
+    }
     bson_free(json);
 }
 
@@ -313,8 +338,9 @@ static void put_members(json_out *o, bson_iter_t *child, int depth,
 
     out_char(o, is_array ? '[' : '{');
     while (bson_iter_next(child)) {
-        if (!first)
+        if (!first) {
             out_char(o, ',');
+        }
         first = 0;
         if (!is_array) {
             const char *key = bson_iter_key(child);
@@ -331,10 +357,12 @@ static void put_container(json_out *o, const bson_iter_t *iter, int depth,
 {
     bson_iter_t child;
 
-    if (depth > SSE_JSON_MAX_DEPTH || !bson_iter_recurse(iter, &child))
+    if (depth > SSE_JSON_MAX_DEPTH || !bson_iter_recurse(iter, &child)) {
         out_str(o, "null");
-    else
+    }
+    else {
         put_members(o, &child, depth, is_array);
+    }
 }
 
 /* {"$code":"...","$scope":{...}}: the scope is nested one level deeper than
@@ -358,10 +386,12 @@ static void put_code_with_scope(json_out *o, const bson_iter_t *iter,
     out_str(o, ",\"$scope\":");
     if (depth + 1 <= SSE_JSON_MAX_DEPTH
         && bson_init_static(&scope, scope_data, scope_len)
-        && bson_iter_init(&child, &scope))
+        && bson_iter_init(&child, &scope)) {
         put_members(o, &child, depth + 1, 0);
-    else
+    }
+    else {
         out_str(o, "null");
+    }
     out_char(o, '}');
 }
 
@@ -472,8 +502,9 @@ char *sse_json_render(apr_pool_t *p, const bson_t *doc)
     json_out o = { NULL, 0, 0 };
     bson_iter_t iter;
 
-    if (doc == NULL || !bson_iter_init(&iter, doc))
+    if (doc == NULL || !bson_iter_init(&iter, doc)) {
         return apr_pstrdup(p, "null");
+    }
     put_members(&o, &iter, 1, 0);
     return out_finish(p, &o);
 }
@@ -490,8 +521,9 @@ char *sse_json_render_value(apr_pool_t *p, const bson_iter_t *iter)
 {
     json_out o = { NULL, 0, 0 };
 
-    if (iter == NULL)
+    if (iter == NULL) {
         return apr_pstrdup(p, "null");
+    }
     put_value(&o, iter, 0);
     return out_finish(p, &o);
 }
@@ -522,8 +554,9 @@ static const char *version_text(apr_pool_t *p, const bson_iter_t *iter)
                ? apr_pstrdup(p, buf) : NULL;
     case BSON_TYPE_DECIMAL128: {
         bson_decimal128_t dec;
-        if (!bson_iter_decimal128(iter, &dec))
+        if (!bson_iter_decimal128(iter, &dec)) {
             return NULL;
+        }
         bson_decimal128_to_string(&dec, buf);
         return apr_pstrdup(p, buf);
     }
@@ -544,8 +577,9 @@ static const char *version_hash(apr_pool_t *p, const char *rendered)
     int i;
 
     if (!EVP_Digest(rendered, strlen(rendered), md, &mdlen, EVP_sha256(),
-                    NULL) || mdlen < 16)
+                    NULL) || mdlen < 16) {
         memset(md, 0, sizeof md);           /* not expected with SHA-256 */
+    }
     out[0] = 'h';
     for (i = 0; i < 16; i++) {
         out[1 + 2 * i] = hex[md[i] >> 4];
@@ -563,8 +597,9 @@ const char *sse_version_from_field(apr_pool_t *p, const bson_t *doc,
     if (doc && version_field && *version_field && bson_iter_init(&iter, doc)
         && bson_iter_find_descendant(&iter, version_field, &field)) {
         const char *text = version_text(p, &field);
-        if (text && sse_event_id_is_safe(text, strlen(text)))
+        if (text && sse_event_id_is_safe(text, strlen(text))) {
             return text;
+        }
     }
     return NULL;
 }
@@ -574,9 +609,11 @@ const char *sse_version_of(apr_pool_t *p, const bson_t *doc,
 {
     const char *text = sse_version_from_field(p, doc, version_field);
 
-    if (text)
+    if (text) {
         return text;
-    if (rendered == NULL)
+    }
+    if (rendered == NULL) {
         rendered = sse_json_render(p, doc);
+    }
     return version_hash(p, rendered);
 }

@@ -18,7 +18,8 @@ char *sse_json_render(apr_pool_t *p, const bson_t *doc);
  * strings: valid UTF-8 out, no raw control characters. */
 char *sse_json_string(apr_pool_t *p, const char *s);
 
-/* Renders one BSON value the same way (used for owner and version checks). */
+/* Renders one BSON value the same way (a list renders each document's _id
+ * with it). */
 char *sse_json_render_value(apr_pool_t *p, const bson_iter_t *iter);
 
 /* The document's version: the value of `version_field` (dotted paths allowed)

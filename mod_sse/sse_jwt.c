@@ -45,8 +45,9 @@ static const sse_jwt_alg_info alg_table[SSE_JWT_ALG_COUNT] = {
 
 const sse_jwt_alg_info *sse_jwt_alg_info_get(sse_jwt_alg alg)
 {
-    if ((int)alg < 0 || alg >= SSE_JWT_ALG_COUNT)
+    if ((int)alg < 0 || alg >= SSE_JWT_ALG_COUNT) {
         return NULL;
+    }
     return &alg_table[alg];
 }
 
@@ -54,8 +55,9 @@ int sse_jwt_alg_from_name(const char *name, sse_jwt_alg *alg)
 {
     int i;
 
-    if (name == NULL)
+    if (name == NULL) {
         return -1;
+    }
     for (i = 0; i < SSE_JWT_ALG_COUNT; i++) {
         if (strcmp(alg_table[i].name, name) == 0) {
             *alg = (sse_jwt_alg)i;
@@ -78,12 +80,14 @@ static int hmac_ok(const sse_jwt_key *key, const sse_jwt_alg_info *info,
     unsigned char mac[EVP_MAX_MD_SIZE];
     size_t mac_len = 0;
 
-    if (sig_len != info->hash_len)
+    if (sig_len != info->hash_len) {
         return 0;
+    }
     if (EVP_Q_mac(NULL, "HMAC", NULL, info->digest, NULL,
                   key->secret, key->secret_len, input, input_len,
-                  mac, sizeof(mac), &mac_len) == NULL || mac_len != sig_len)
+                  mac, sizeof(mac), &mac_len) == NULL || mac_len != sig_len) {
         return 0;
+    }
     return CRYPTO_memcmp(mac, sig, sig_len) == 0;
 }
 
@@ -97,8 +101,9 @@ static unsigned char *ecdsa_raw_to_der(const sse_jwt_alg_info *info,
     BIGNUM *r, *s;
     unsigned char *der = NULL;
 
-    if (sig_len != 2 * info->coord_len)
+    if (sig_len != 2 * info->coord_len) {
         return NULL;
+    }
     esig = ECDSA_SIG_new();
     r = BN_bin2bn(sig, (int)info->coord_len, NULL);
     s = BN_bin2bn(sig + info->coord_len, (int)info->coord_len, NULL);
@@ -128,8 +133,9 @@ static int pkey_signature_ok(const sse_jwt_key *key, const sse_jwt_alg_info *inf
 
     if (info->family == SSE_JWT_FAMILY_ECDSA) {
         der = ecdsa_raw_to_der(info, sig, sig_len, &der_len);
-        if (der == NULL)
+        if (der == NULL) {
             return 0;
+        }
         sig = der;
         sig_len = (apr_size_t)der_len;
     }
@@ -138,22 +144,26 @@ static int pkey_signature_ok(const sse_jwt_key *key, const sse_jwt_alg_info *inf
     }
 
     mctx = EVP_MD_CTX_new();
-    if (mctx == NULL)
+    if (mctx == NULL) {
         goto done;
+    }
     /* EdDSA hashes internally: no digest name, one-shot verify only. */
     if (EVP_DigestVerifyInit_ex(mctx, &pctx, info->digest, NULL, NULL,
-                                key->pkey, NULL) != 1)
+                                key->pkey, NULL) != 1) {
         goto done;
+    }
     if (info->family == SSE_JWT_FAMILY_RSA_PKCS1) {
-        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) {
             goto done;
+        }
     }
     else if (info->family == SSE_JWT_FAMILY_RSA_PSS) {
         /* RFC 7518 section 3.5: MGF1 with the same hash, salt = hash size. */
         if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0
             || EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, info->digest, NULL) <= 0
-            || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0)
+            || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0) {
             goto done;
+        }
     }
     ok = EVP_DigestVerify(mctx, sig, sig_len, input, input_len) == 1;
 
@@ -170,14 +180,17 @@ int sse_jwt_signature_ok(const sse_jwt_key *key,
     const sse_jwt_alg_info *info = sse_jwt_alg_info_get(key->alg);
     int ok;
 
-    if (info == NULL)
+    if (info == NULL) {
         return 0;
-    if (info->family == SSE_JWT_FAMILY_HMAC)
+    }
+    if (info->family == SSE_JWT_FAMILY_HMAC) {
         ok = key->secret != NULL
              && hmac_ok(key, info, input, input_len, sig, sig_len);
-    else
+    }
+    else {
         ok = key->pkey != NULL
              && pkey_signature_ok(key, info, input, input_len, sig, sig_len);
+    }
     /* A failed verify leaves entries on this thread's error queue; a worker
      * thread lives long, so do not let them pile up. */
     ERR_clear_error();
@@ -202,8 +215,9 @@ static int numeric_date(const json_t *v, apr_time_t *usec, apr_int64_t *sec)
         if (!(d < (double)SSE_JWT_DATE_LIMIT)) d = (double)SSE_JWT_DATE_LIMIT;
         if (!(d > -(double)SSE_JWT_DATE_LIMIT)) d = -(double)SSE_JWT_DATE_LIMIT;
         s = (apr_int64_t)d;
-        if ((double)s > d)
+        if ((double)s > d) {
             s--;
+        }
         *usec = (apr_time_t)(d * (double)APR_USEC_PER_SEC);
         if (sec) *sec = s;
         return 0;
@@ -216,13 +230,16 @@ static int audience_matches(const json_t *aud, const char *want)
     size_t i;
     json_t *item;
 
-    if (json_is_string(aud))
+    if (json_is_string(aud)) {
         return strcmp(json_string_value(aud), want) == 0;
-    if (!json_is_array(aud))
+    }
+    if (!json_is_array(aud)) {
         return 0;
+    }
     json_array_foreach(aud, i, item) {
-        if (json_is_string(item) && strcmp(json_string_value(item), want) == 0)
+        if (json_is_string(item) && strcmp(json_string_value(item), want) == 0) {
             return 1;
+        }
     }
     return 0;
 }
@@ -262,12 +279,14 @@ const sse_jwt_claim *sse_jwt_claim_get(const sse_jwt_claims *claims, const char 
 {
     int i;
 
-    if (claims == NULL || claims->claims == NULL || name == NULL)
+    if (claims == NULL || claims->claims == NULL || name == NULL) {
         return NULL;
+    }
     for (i = 0; i < claims->claims->nelts; i++) {
         const sse_jwt_claim *c = &APR_ARRAY_IDX(claims->claims, i, sse_jwt_claim);
-        if (strcmp(c->name, name) == 0)
+        if (strcmp(c->name, name) == 0) {
             return c;
+        }
     }
     return NULL;
 }
@@ -277,10 +296,12 @@ const char *sse_jwt_claim_text(apr_pool_t *p, const sse_jwt_claims *claims,
 {
     const sse_jwt_claim *c = sse_jwt_claim_get(claims, name);
 
-    if (c == NULL)
+    if (c == NULL) {
         return NULL;
-    if (c->type == SSE_JWT_CLAIM_STRING)
+    }
+    if (c->type == SSE_JWT_CLAIM_STRING) {
         return c->str;
+    }
     return apr_psprintf(p, "%" APR_INT64_T_FMT, c->integer);
 }
 
@@ -295,11 +316,13 @@ const char *sse_jwt_check_claims(apr_pool_t *p, const sse_jwt_policy *policy,
     apr_int64_t exp_sec = 0;
     const char *reason = NULL;
 
-    if (leeway > (apr_interval_time_t)SSE_JWT_DATE_LIMIT * APR_USEC_PER_SEC)
+    if (leeway > (apr_interval_time_t)SSE_JWT_DATE_LIMIT * APR_USEC_PER_SEC) {
         leeway = (apr_interval_time_t)SSE_JWT_DATE_LIMIT * APR_USEC_PER_SEC;
+    }
     root = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
+    if (root == NULL) {
         return "malformed token";
+    }
     if (!json_is_object(root)) {
         reason = "malformed token";
         goto done;
@@ -395,8 +418,9 @@ static const char *check_header(apr_pool_t *p, const sse_jwt_policy *policy,
     const char *reason = NULL;
 
     root = json_loadb((const char *)bytes, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
+    if (root == NULL) {
         return "malformed token";
+    }
     if (!json_is_object(root)) {
         reason = "malformed token";
         goto done;
@@ -448,8 +472,9 @@ done:
 
 static int key_matches(const sse_jwt_key *key, sse_jwt_alg alg, const char *kid)
 {
-    if (key == NULL || key->alg != alg)
+    if (key == NULL || key->alg != alg) {
         return 0;
+    }
     return kid == NULL || key->kid == NULL || strcmp(kid, key->kid) == 0;
 }
 
@@ -464,39 +489,81 @@ const char *sse_jwt_verify(apr_pool_t *p, const apr_array_header_t *keys,
     sse_jwt_alg alg;
     int i, tried = 0, verified = 0;
 
-    if (token == NULL || claims == NULL)
+    if (token == NULL || claims == NULL) {
         return "malformed token";
+    }
     len = strnlen(token, SSE_JWT_MAX_TOKEN + 1);
-    if (len > SSE_JWT_MAX_TOKEN)
+    if (len > SSE_JWT_MAX_TOKEN) {
         return "token too large";
+    }
 
     dot1 = memchr(token, '.', len);
     dot2 = dot1 ? memchr(dot1 + 1, '.', len - (apr_size_t)(dot1 + 1 - token)) : NULL;
-    if (dot2 == NULL || memchr(dot2 + 1, '.', len - (apr_size_t)(dot2 + 1 - token)))
+    if (dot2 == NULL || memchr(dot2 + 1, '.', len - (apr_size_t)(dot2 + 1 - token))) {
         return "malformed token";
+    }
     if (sse_b64url_decode(p, token, (apr_size_t)(dot1 - token), &header, &header_len) != 0
         || sse_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1),
                              &payload, &payload_len) != 0
         || sse_b64url_decode(p, dot2 + 1, len - (apr_size_t)(dot2 + 1 - token),
-                             &sig, &sig_len) != 0)
+                             &sig, &sig_len) != 0) {
         return "malformed token";
+    }
 
-    if ((reason = check_header(p, policy, header, header_len, &alg, &kid)) != NULL)
+    if ((reason = check_header(p, policy, header, header_len, &alg, &kid)) != NULL) {
         return reason;
+    }
 
     for (i = 0; keys && i < keys->nelts && !verified; i++) {
         const sse_jwt_key *key = APR_ARRAY_IDX(keys, i, const sse_jwt_key *);
-        if (!key_matches(key, alg, kid))
+        if (!key_matches(key, alg, kid)) {
             continue;
+        }
         tried = 1;
         /* The signing input is the first two segments exactly as sent. */
         verified = sse_jwt_signature_ok(key, (const unsigned char *)token,
                                         (apr_size_t)(dot2 - token), sig, sig_len);
     }
-    if (!tried)
+    if (!tried) {
         return "no matching key";
-    if (!verified)
+    }
+    if (!verified) {
         return "signature mismatch";
+    }
 
     return sse_jwt_check_claims(p, policy, payload, payload_len, now, claims);
+}
+
+sse_jwt_failure sse_jwt_failure_of(const char *reason)
+{
+    static const struct {
+        const char *reason;
+        sse_jwt_failure kind;
+    } kinds[] = {
+        { "malformed token",             SSE_JWT_FAIL_MALFORMED },
+        { "token too large",             SSE_JWT_FAIL_MALFORMED },
+        { "missing exp",                 SSE_JWT_FAIL_MALFORMED },
+        { "invalid exp",                 SSE_JWT_FAIL_MALFORMED },
+        { "invalid nbf",                 SSE_JWT_FAIL_MALFORMED },
+        { "invalid iat",                 SSE_JWT_FAIL_MALFORMED },
+        { "no matching key",             SSE_JWT_FAIL_UNKNOWN_KEY },
+        { "signature mismatch",          SSE_JWT_FAIL_BAD_SIGNATURE },
+        { "token expired",               SSE_JWT_FAIL_EXPIRED },
+        { "token not yet valid",         SSE_JWT_FAIL_NOT_YET_VALID },
+        { "issued in the future",        SSE_JWT_FAIL_NOT_YET_VALID },
+        { "wrong issuer",                SSE_JWT_FAIL_WRONG_ISSUER },
+        { "wrong audience",              SSE_JWT_FAIL_WRONG_AUDIENCE },
+        { "unexpected audience",         SSE_JWT_FAIL_WRONG_AUDIENCE },
+        { "unsupported algorithm",       SSE_JWT_FAIL_UNSUPPORTED },
+        { "unsupported critical header", SSE_JWT_FAIL_UNSUPPORTED },
+        { "nested token not supported",  SSE_JWT_FAIL_UNSUPPORTED },
+    };
+    size_t i;
+
+    for (i = 0; reason && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (!strcmp(reason, kinds[i].reason)) {
+            return kinds[i].kind;
+        }
+    }
+    return SSE_JWT_FAIL_OTHER;      /* "wrong token type", and any new reason */
 }

@@ -111,4 +111,20 @@ const char *sse_jwt_verify(apr_pool_t *p, const apr_array_header_t *keys,
                            const sse_jwt_policy *policy, const char *token,
                            apr_time_t now, sse_jwt_claims *claims);
 
+/* What kind of refusal a reason of sse_jwt_verify() is, for counting: the
+ * texts above, exactly; anything else is SSE_JWT_FAIL_OTHER. */
+typedef enum {
+    SSE_JWT_FAIL_MALFORMED,         /* unparsable, too large, a bad or missing claim value */
+    SSE_JWT_FAIL_UNKNOWN_KEY,
+    SSE_JWT_FAIL_BAD_SIGNATURE,
+    SSE_JWT_FAIL_EXPIRED,
+    SSE_JWT_FAIL_NOT_YET_VALID,     /* nbf, or iat in the future */
+    SSE_JWT_FAIL_WRONG_ISSUER,
+    SSE_JWT_FAIL_WRONG_AUDIENCE,
+    SSE_JWT_FAIL_UNSUPPORTED,       /* algorithm, crit, nested token */
+    SSE_JWT_FAIL_OTHER
+} sse_jwt_failure;
+
+sse_jwt_failure sse_jwt_failure_of(const char *reason);
+
 #endif

@@ -65,11 +65,13 @@ static int ec_curve_nid(const EVP_PKEY *pkey)
     int nid;
 
     if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
-                                        name, sizeof(name), &len))
+                                        name, sizeof(name), &len)) {
         return NID_undef;
+    }
     nid = OBJ_txt2nid(name);
-    if (nid == NID_undef)
+    if (nid == NID_undef) {
         nid = EC_curve_nist2nid(name);
+    }
     return nid;
 }
 
@@ -82,18 +84,21 @@ static const char *check_rsa_numbers(apr_pool_t *p, const EVP_PKEY *pkey)
     const char *err = NULL;
 
     if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n)
-        || !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e))
+        || !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
         err = "RSA key has no modulus or exponent";
-    else if (!BN_is_odd(n))
+    }
+    else if (!BN_is_odd(n)) {
         err = "RSA modulus is even; not a usable RSA key";
+    }
     else if (!BN_is_odd(e) || BN_num_bits(e) < 2) {
         char *dec = BN_num_bits(e) <= 64 ? BN_bn2dec(e) : NULL;
         err = apr_psprintf(p, "RSA public exponent %s is refused: it must be odd "
                            "and at least 3 (65537 is usual)", dec ? dec : "(huge, even)");
         OPENSSL_free(dec);
     }
-    else if (BN_cmp(e, n) >= 0)
+    else if (BN_cmp(e, n) >= 0) {
         err = "RSA public exponent is not smaller than the modulus";
+    }
     BN_free(n);
     BN_free(e);
     ERR_clear_error();
@@ -163,8 +168,9 @@ const char *sse_jwt_ed25519_check(const unsigned char *raw, apr_size_t len)
     int i, below_p = 0;
     static const unsigned char one[ED25519_LEN] = { 0x01 };
 
-    if (len != ED25519_LEN)
+    if (len != ED25519_LEN) {
         return "Ed25519 key must be 32 bytes";
+    }
     memcpy(y, raw, ED25519_LEN);
     y[31] &= 0x7f;
     for (i = ED25519_LEN - 1; i >= 0; i--) {
@@ -173,15 +179,18 @@ const char *sse_jwt_ed25519_check(const unsigned char *raw, apr_size_t len)
             break;
         }
     }
-    if (!below_p)
+    if (!below_p) {
         return "Ed25519 key is not canonically encoded (y >= 2^255 - 19)";
+    }
     if ((raw[31] & 0x80)
         && (memcmp(y, one, ED25519_LEN) == 0
-            || memcmp(y, ed25519_small_order[1], ED25519_LEN) == 0))
+            || memcmp(y, ed25519_small_order[1], ED25519_LEN) == 0)) {
         return "Ed25519 key is not canonically encoded (sign bit set for x = 0)";
+    }
     for (i = 0; i < 8; i++) {
-        if (memcmp(raw, ed25519_small_order[i], ED25519_LEN) == 0)
+        if (memcmp(raw, ed25519_small_order[i], ED25519_LEN) == 0) {
             return "Ed25519 key is a small-order point; it would accept forged signatures";
+        }
     }
     return NULL;
 }
@@ -207,22 +216,27 @@ static const char *check_pkey(apr_pool_t *p, const sse_jwt_alg_info *info,
     case SSE_JWT_FAMILY_RSA_PKCS1:
     case SSE_JWT_FAMILY_RSA_PSS:
         if (!EVP_PKEY_is_a(pkey, "RSA")
-            && !(info->family == SSE_JWT_FAMILY_RSA_PSS && EVP_PKEY_is_a(pkey, "RSA-PSS")))
+            && !(info->family == SSE_JWT_FAMILY_RSA_PSS && EVP_PKEY_is_a(pkey, "RSA-PSS"))) {
             break;
+        }
         bits = EVP_PKEY_get_bits(pkey);
-        if (bits < SSE_JWT_MIN_RSA_BITS)
+        if (bits < SSE_JWT_MIN_RSA_BITS) {
             return apr_psprintf(p, "RSA key is %d bits; at least %d required",
                                 bits, SSE_JWT_MIN_RSA_BITS);
+        }
         return check_rsa_numbers(p, pkey);
     case SSE_JWT_FAMILY_ECDSA:
-        if (!EVP_PKEY_is_a(pkey, "EC"))
+        if (!EVP_PKEY_is_a(pkey, "EC")) {
             break;
-        if (ec_curve_nid(pkey) != info->curve_nid)
+        }
+        if (ec_curve_nid(pkey) != info->curve_nid) {
             return apr_psprintf(p, "%s needs a %s key", info->name, info->jwk_crv);
+        }
         return check_ec_point(pkey);
     case SSE_JWT_FAMILY_EDDSA:
-        if (!EVP_PKEY_is_a(pkey, "ED25519"))
+        if (!EVP_PKEY_is_a(pkey, "ED25519")) {
             break;
+        }
         return check_ed25519_point(pkey);
     case SSE_JWT_FAMILY_HMAC:
         break;
@@ -238,8 +252,9 @@ const char *sse_jwt_key_from_pkey(apr_pool_t *p, sse_jwt_alg alg,
     const char *err;
     sse_jwt_key *k;
 
-    if (pkey == NULL)
+    if (pkey == NULL) {
         return "no key";
+    }
     if (info == NULL) {
         EVP_PKEY_free(pkey);
         return "unknown algorithm";
@@ -274,15 +289,18 @@ static const char *public_key_as_secret(apr_pool_t *p, const sse_jwt_alg_info *i
         s++;
         n--;
     }
-    if (n >= 10 && memcmp(s, "-----BEGIN", 10) == 0)
+    if (n >= 10 && memcmp(s, "-----BEGIN", 10) == 0) {
         what = "a PEM block (-----BEGIN ...)";
+    }
     else if ((n >= 4 && memcmp(s, "ssh-", 4) == 0)
-             || (n >= 11 && memcmp(s, "ecdsa-sha2-", 11) == 0))
+             || (n >= 11 && memcmp(s, "ecdsa-sha2-", 11) == 0)) {
         what = "an OpenSSH public key";
+    }
     else if (n > 0 && *s == '{'
              && (json = json_loadb((const char *)s, n, 0, NULL)) != NULL) {
-        if (json_is_object(json))
+        if (json_is_object(json)) {
             what = "a JSON object (a JWK or JWK Set?)";
+        }
         json_decref(json);
     }
     else if (len <= LONG_MAX && (pkey = d2i_PUBKEY(NULL, &der, (long)len)) != NULL) {
@@ -290,8 +308,9 @@ static const char *public_key_as_secret(apr_pool_t *p, const sse_jwt_alg_info *i
         what = "a DER public key";
     }
     ERR_clear_error();
-    if (what == NULL)
+    if (what == NULL) {
         return NULL;
+    }
     return apr_psprintf(p, "%s secret is %s; a public key is no HMAC secret (anyone "
                         "who has it could sign): use an asymmetric algorithm with it",
                         info->name, what);
@@ -305,13 +324,15 @@ static const char *hmac_key(apr_pool_t *p, const sse_jwt_alg_info *info,
     sse_jwt_key *k;
     const char *err;
 
-    if ((err = public_key_as_secret(p, info, bytes, len)) != NULL)
+    if ((err = public_key_as_secret(p, info, bytes, len)) != NULL) {
         return err;
+    }
     /* RFC 7518 3.2: a key of the same size as the hash output or larger. */
-    if (len < info->hash_len)
+    if (len < info->hash_len) {
         return apr_psprintf(p, "%s secret is %" APR_SIZE_T_FMT " bytes; "
                             "at least %" APR_SIZE_T_FMT " required",
                             info->name, len, info->hash_len);
+    }
     k = apr_pcalloc(p, sizeof(*k));
     k->alg = alg;
     k->kid = copy_kid(p, kid);
@@ -331,22 +352,27 @@ const char *sse_jwt_key_from_bytes(apr_pool_t *p, sse_jwt_alg alg,
     EVP_PKEY *pkey;
     BIO *bio;
 
-    if (info == NULL)
+    if (info == NULL) {
         return "unknown algorithm";
-    if (info->family == SSE_JWT_FAMILY_HMAC)
+    }
+    if (info->family == SSE_JWT_FAMILY_HMAC) {
         return hmac_key(p, info, alg, kid, bytes, len, key);
+    }
 
-    if (len > SSE_JWT_MAX_KEY_FILE)
+    if (len > SSE_JWT_MAX_KEY_FILE) {
         return "key is too large";
+    }
     bio = BIO_new_mem_buf(bytes, (int)len);
-    if (bio == NULL)
+    if (bio == NULL) {
         return "out of memory";
+    }
     pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
     BIO_free(bio);
     ERR_clear_error();
-    if (pkey == NULL)
+    if (pkey == NULL) {
         return apr_psprintf(p, "%s key is not a PEM public key "
                             "(-----BEGIN PUBLIC KEY-----)", info->name);
+    }
     return sse_jwt_key_from_pkey(p, alg, kid, pkey, key);
 }
 
@@ -375,16 +401,18 @@ static const char *read_file(apr_pool_t *p, const char *path,
         if (rv == APR_SUCCESS) {
             *bytes = apr_palloc(p, (apr_size_t)finfo.size + 1);
             rv = apr_file_read_full(f, *bytes, (apr_size_t)finfo.size, &got);
-            if (rv == APR_EOF)
+            if (rv == APR_EOF) {
                 rv = APR_SUCCESS;
+            }
             (*bytes)[got] = '\0';
             *len = got;
         }
         apr_file_close(f);
     }
-    if (rv != APR_SUCCESS)
+    if (rv != APR_SUCCESS) {
         return apr_psprintf(p, "cannot read %s: %s", path,
                             apr_strerror(rv, errbuf, sizeof(errbuf)));
+    }
     return NULL;
 }
 
@@ -398,24 +426,28 @@ const char *sse_jwt_key_load(apr_pool_t *p, const char *alg_name,
     apr_size_t len;
     const char *err;
 
-    if (sse_jwt_alg_from_name(alg_name, &alg) != 0)
+    if (sse_jwt_alg_from_name(alg_name, &alg) != 0) {
         return apr_psprintf(p, "unknown JWT algorithm '%s' (expected HS256/384/512, "
                             "RS256/384/512, PS256/384/512, ES256/384/512 or EdDSA)",
                             alg_name ? alg_name : "");
+    }
     info = sse_jwt_alg_info_get(alg);
     if (source && strncmp(source, "file:", 5) == 0 && source[5] != '\0') {
-        if ((err = read_file(p, source + 5, &bytes, &len)) != NULL)
+        if ((err = read_file(p, source + 5, &bytes, &len)) != NULL) {
             return err;
+        }
         /* An HMAC secret is used byte for byte, except that one trailing
          * "\n" is dropped: `echo secret > file` and editors add it, and a
          * secret that really ends in a newline is better given by env:. */
-        if (info->family == SSE_JWT_FAMILY_HMAC && len > 0 && bytes[len - 1] == '\n')
+        if (info->family == SSE_JWT_FAMILY_HMAC && len > 0 && bytes[len - 1] == '\n') {
             bytes[--len] = '\0';
+        }
     }
     else if (source && strncmp(source, "env:", 4) == 0 && source[4] != '\0') {
         const char *value = getenv(source + 4);
-        if (value == NULL)
+        if (value == NULL) {
             return apr_psprintf(p, "environment variable %s is not set", source + 4);
+        }
         bytes = (unsigned char *)apr_pstrdup(p, value);
         len = strlen(value);
     }
@@ -444,8 +476,9 @@ static unsigned char *jwk_bytes(apr_pool_t *p, const json_t *jwk, const char *na
     const char *s = jwk_member(jwk, name);
     unsigned char *out;
 
-    if (s == NULL || sse_b64url_decode(p, s, strlen(s), &out, len) != 0 || *len == 0)
+    if (s == NULL || sse_b64url_decode(p, s, strlen(s), &out, len) != 0 || *len == 0) {
         return NULL;
+    }
     return out;
 }
 
@@ -455,8 +488,9 @@ static EVP_PKEY *pkey_from_params(const char *type, const OSSL_PARAM *params)
     EVP_PKEY *pkey = NULL;
 
     if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1
-        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, (OSSL_PARAM *)params) != 1)
+        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, (OSSL_PARAM *)params) != 1) {
         pkey = NULL;
+    }
     EVP_PKEY_CTX_free(ctx);
     return pkey;
 }
@@ -471,18 +505,22 @@ static const char *jwk_rsa(apr_pool_t *p, const json_t *jwk, EVP_PKEY **out)
 
     n_bytes = jwk_bytes(p, jwk, "n", &n_len);
     e_bytes = jwk_bytes(p, jwk, "e", &e_len);
-    if (n_bytes == NULL || e_bytes == NULL)
+    if (n_bytes == NULL || e_bytes == NULL) {
         return "RSA key needs base64url n and e";
-    if (n_len > 2048 || e_len > 8)
+    }
+    if (n_len > 2048 || e_len > 8) {
         return "RSA key n or e is too long";
+    }
     n = BN_bin2bn(n_bytes, (int)n_len, NULL);
     e = BN_bin2bn(e_bytes, (int)e_len, NULL);
     if (n && e && (bld = OSSL_PARAM_BLD_new()) != NULL
         && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
-        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)) {
         params = OSSL_PARAM_BLD_to_param(bld);
-    if (params)
+    }
+    if (params) {
         *out = pkey_from_params("RSA", params);
+    }
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
     BN_free(n);
@@ -498,14 +536,16 @@ static const char *jwk_ec(apr_pool_t *p, const sse_jwt_alg_info *info,
     apr_size_t x_len, y_len, n = info->coord_len;
     OSSL_PARAM params[3];
 
-    if (crv == NULL || strcmp(crv, info->jwk_crv) != 0)
+    if (crv == NULL || strcmp(crv, info->jwk_crv) != 0) {
         return apr_psprintf(p, "%s needs a %s key", info->name, info->jwk_crv);
+    }
     x = jwk_bytes(p, jwk, "x", &x_len);
     y = jwk_bytes(p, jwk, "y", &y_len);
     /* RFC 7518 6.2.1.2: coordinates are exactly the full field size. */
-    if (x == NULL || y == NULL || x_len != n || y_len != n)
+    if (x == NULL || y == NULL || x_len != n || y_len != n) {
         return apr_psprintf(p, "EC key needs base64url x and y of %" APR_SIZE_T_FMT
                             " bytes", n);
+    }
     point = apr_palloc(p, 1 + 2 * n);
     point[0] = 0x04;                    /* SEC 1 uncompressed point */
     memcpy(point + 1, x, n);
@@ -526,11 +566,13 @@ static const char *jwk_okp(apr_pool_t *p, const sse_jwt_alg_info *info,
     unsigned char *x;
     apr_size_t x_len;
 
-    if (crv == NULL || strcmp(crv, info->jwk_crv) != 0)
+    if (crv == NULL || strcmp(crv, info->jwk_crv) != 0) {
         return "EdDSA needs an Ed25519 key";
+    }
     x = jwk_bytes(p, jwk, "x", &x_len);
-    if (x == NULL || x_len != 32)
+    if (x == NULL || x_len != 32) {
         return "Ed25519 key needs a base64url x of 32 bytes";
+    }
     *out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, x, x_len);
     return *out ? NULL : "invalid Ed25519 key";
 }
@@ -558,25 +600,31 @@ static const char *jwk_to_key(apr_pool_t *p, const json_t *jwk, sse_jwt_key **ke
     EVP_PKEY *pkey = NULL;
     const char *err;
 
-    if (kty == NULL)
+    if (kty == NULL) {
         return "missing kty";
-    if (kid == NULL || *kid == '\0')
+    }
+    if (kid == NULL || *kid == '\0') {
         return "missing kid";
-    if (alg_name == NULL)
+    }
+    if (alg_name == NULL) {
         return "missing alg";
-    if (sse_jwt_alg_from_name(alg_name, &alg) != 0)
+    }
+    if (sse_jwt_alg_from_name(alg_name, &alg) != 0) {
         return apr_psprintf(p, "unsupported alg '%s'", alg_name);
+    }
     info = sse_jwt_alg_info_get(alg);
-    if (strcmp(kty, family_kty(info->family)) != 0)
+    if (strcmp(kty, family_kty(info->family)) != 0) {
         return apr_psprintf(p, "kty '%s' does not match %s (needs %s)",
                             kty, info->name, family_kty(info->family));
+    }
 
     switch (info->family) {
     case SSE_JWT_FAMILY_HMAC: {
         apr_size_t len;
         unsigned char *k = jwk_bytes(p, jwk, "k", &len);
-        if (k == NULL)
+        if (k == NULL) {
             return "oct key needs a base64url k";
+        }
         err = hmac_key(p, info, alg, kid, k, len, key);
         OPENSSL_cleanse(k, len);
         return err;
@@ -612,8 +660,9 @@ const char *sse_jwt_jwks_load(apr_pool_t *p, const char *path,
     json_error_t jerr;
     const char *err = NULL;
 
-    if ((err = read_file(p, path, &bytes, &len)) != NULL)
+    if ((err = read_file(p, path, &bytes, &len)) != NULL) {
         return err;
+    }
     root = json_loadb((const char *)bytes, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         OPENSSL_cleanse(bytes, len);
@@ -636,8 +685,9 @@ const char *sse_jwt_jwks_load(apr_pool_t *p, const char *path,
         }
         /* Encryption keys may share a published set; they are not ours. */
         use = jwk_member(jwk, "use");
-        if (use && strcmp(use, "enc") == 0)
+        if (use && strcmp(use, "enc") == 0) {
             continue;
+        }
         if (use && strcmp(use, "sig") != 0) {
             err = apr_psprintf(p, "%s: key %" APR_SIZE_T_FMT ": unknown use", path, i);
             break;
@@ -653,7 +703,8 @@ const char *sse_jwt_jwks_load(apr_pool_t *p, const char *path,
     }
     json_decref(root);
     OPENSSL_cleanse(bytes, len);        /* may hold oct secrets */
-    if (err == NULL && added == 0)
+    if (err == NULL && added == 0) {
         err = apr_psprintf(p, "%s: no signing keys", path);
+    }
     return err;
 }

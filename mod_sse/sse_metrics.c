@@ -243,26 +243,6 @@ void sse_metrics_event_sent(sse_metrics_event ev)
     add(SSE_C_EVENTS + (int)ev, 1);
 }
 
-/* The reasons are sse_jwt's and sse_auth's texts; matched on words rather
- * than whole strings so a reworded message still lands in its label. */
-static sse_metrics_auth auth_reason(const char *reason)
-{
-    if (!reason)                                 return SSE_AUTH_MISSING;
-    if (strstr(reason, "expired"))               return SSE_AUTH_EXPIRED;
-    if (strstr(reason, "not yet valid")
-        || strstr(reason, "in the future"))      return SSE_AUTH_NOT_YET_VALID;
-    if (strstr(reason, "issuer"))                return SSE_AUTH_WRONG_ISSUER;
-    if (strstr(reason, "audience"))              return SSE_AUTH_WRONG_AUDIENCE;
-    if (strstr(reason, "key"))                   return SSE_AUTH_UNKNOWN_KEY;
-    if (strstr(reason, "signature"))             return SSE_AUTH_BAD_SIGNATURE;
-    if (strstr(reason, "unsupported")
-        || strstr(reason, "not supported"))      return SSE_AUTH_UNSUPPORTED;
-    if (strstr(reason, "malformed") || strstr(reason, "invalid")
-        || strstr(reason, "missing") || strstr(reason, "too large")
-        || strstr(reason, "twice"))              return SSE_AUTH_MALFORMED;
-    return SSE_AUTH_OTHER;
-}
-
 void sse_metrics_write_answered(int status, int unconfirmed)
 {
     sse_metrics_write result;
@@ -276,9 +256,12 @@ void sse_metrics_write_answered(int status, int unconfirmed)
     add(SSE_C_WRITES + result, 1);
 }
 
-void sse_metrics_auth_failure(const char *reason)
+void sse_metrics_auth_failure(sse_metrics_auth label)
 {
-    add(SSE_C_AUTH + auth_reason(reason), 1);
+    if ((int)label < 0 || label >= SSE_AUTH_COUNT) {
+        label = SSE_AUTH_OTHER;
+    }
+    add(SSE_C_AUTH + label, 1);
 }
 
 /* ------------------------------------------------------------------ */

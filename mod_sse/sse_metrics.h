@@ -40,8 +40,8 @@ typedef enum {
     SSE_EV_COUNT
 } sse_metrics_event;
 
-/* Why a token was refused, mapped from sse_auth's and the verifier's
- * reason text into a few stable labels. */
+/* Why a token was refused, in a few stable labels: sse_auth gives them,
+ * from its own checks and the verifier's sse_jwt_failure. */
 typedef enum {
     SSE_AUTH_MISSING,
     SSE_AUTH_MALFORMED,
@@ -117,8 +117,8 @@ void sse_metrics_stream_answered(request_rec *r, int handler_result);
 /* One stream poll (a store fetch) that took `took`. */
 void sse_metrics_poll(apr_interval_time_t took);
 void sse_metrics_event_sent(sse_metrics_event ev);
-/* `reason`: the text sse_auth sends in the 401 (NULL: no token at all). */
-void sse_metrics_auth_failure(const char *reason);
+/* One refused token, by label. */
+void sse_metrics_auth_failure(sse_metrics_auth label);
 /* One PATCH answered with `status`; `unconfirmed` for write_unconfirmed. */
 void sse_metrics_write_answered(int status, int unconfirmed);
 

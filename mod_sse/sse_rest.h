@@ -8,8 +8,4 @@
 int sse_resource_handler(request_rec *r);
 int sse_health_handler(request_rec *r);
 
-/* 1 when If-None-Match (`header`, may be NULL) names `tag`, as the resource
- * compares it; the list's ETag uses the same rule. */
-int sse_rest_etag_matches(request_rec *r, const char *header, const char *tag);
-
 #endif

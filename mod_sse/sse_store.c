@@ -9,11 +9,9 @@
  * The pool table is built before any request thread runs and is read-only
  * afterwards.
  *
- * A store that cannot be reached makes every poll wait the URI's
- * serverSelectionTimeoutMS, and with thousands of streams those waits would
- * hold every worker. So after an unreachable-store error, polls fail at once
- * for a short hold-off while one poll at a time probes the store; the first
- * probe that gets through ends the outage for everyone.
+ * The thin transport: the queries are built in sse_query.c, and the outage
+ * breaker (polls fail fast while the store is known unreachable) is
+ * sse_store_breaker.c.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -27,7 +25,9 @@
 #include <mongoc/mongoc.h>
 
 #include "sse_metrics.h"
+#include "sse_query.h"
 #include "sse_store.h"
+#include "sse_store_breaker.h"
 
 APLOG_USE_MODULE(sse);
 
@@ -41,10 +41,7 @@ APLOG_USE_MODULE(sse);
 typedef struct {
     mongoc_client_pool_t *polls;
     mongoc_client_pool_t *health;
-    apr_thread_mutex_t *outage_lock;    /* guards the three fields below */
-    apr_time_t outage_until;            /* 0: no known outage */
-    int probing;                        /* a poll is testing the store now */
-    char outage_error[256];
+    sse_breaker outage;                 /* sse_store_breaker.c */
 } store_pools;
 
 /* Per-process: built in child_init, read-only afterwards. */
@@ -116,6 +113,7 @@ static mongoc_client_pool_t *make_pool(server_rec *s, const char *uri_text, int 
 void sse_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
     server_rec *vs;
+    apr_status_t rv;
 
     mongoc_init();
     log_server = s;
@@ -130,8 +128,13 @@ void sse_store_child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         }
         sp = apr_pcalloc(pchild, sizeof(*sp));
-        if (apr_thread_mutex_create(&sp->outage_lock, APR_THREAD_MUTEX_DEFAULT,
-                                    pchild) != APR_SUCCESS) {
+        rv = sse_breaker_init(&sp->outage, pchild, OUTAGE_HOLD_OFF);
+        if (rv != APR_SUCCESS) {
+            /* Without its lock the breaker cannot run: no pool for this
+             * URI, so its requests get 503 "no client pool" in this child. */
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                         "mod_sse: cannot create the outage lock for SSEMongoURI; "
+                         "this child serves no requests from that store");
             continue;
         }
         sp->polls = make_pool(vs, conf->mongo_uri, 0);
@@ -161,223 +164,13 @@ static store_pools *pools_for(server_rec *s, const char **error)
     return sp;
 }
 
-static int is_hex24(const char *id)
-{
-    int i;
-    for (i = 0; i < 24; i++) {
-        if (!apr_isxdigit(id[i])) return 0;
-    }
-    return id[24] == '\0';
-}
-
-/* The id as a typed BSON value. Returns 0 when the id cannot be of the
- * configured type, which can only mean "no such document". */
-static int append_typed_id(bson_t *filter, const char *field, int type, const char *id)
-{
-    bson_oid_t oid;
-
-    if (type == SSE_ID_OBJECTID || (type != SSE_ID_STRING && type != SSE_ID_INT && is_hex24(id))) {
-        if (!is_hex24(id)) return 0;
-        bson_oid_init_from_string(&oid, id);
-        return BSON_APPEND_OID(filter, field, &oid);
-    }
-    if (type == SSE_ID_INT) {
-        char *end;
-        apr_int64_t n;
-        errno = 0;
-        n = apr_strtoi64(id, &end, 10);
-        if (!*id || *end || errno || !(apr_isdigit(*id) || *id == '-')) return 0;
-        if (n >= INT32_MIN && n <= INT32_MAX) {
-            return BSON_APPEND_INT32(filter, field, (int32_t)n);
-        }
-        return BSON_APPEND_INT64(filter, field, n);
-    }
-    if (!bson_utf8_validate(id, strlen(id), false)) return 0;
-    return BSON_APPEND_UTF8(filter, field, id);
-}
-
-static apr_status_t destroy_bson(void *doc)
-{
-    bson_destroy(doc);
-    return APR_SUCCESS;
-}
-
-static bson_t *pool_bson_copy(apr_pool_t *p, const bson_t *src)
-{
-    bson_t *doc = bson_copy(src);
-    apr_pool_cleanup_register(p, doc, destroy_bson, apr_pool_cleanup_null);
-    return doc;
-}
-
-/* 1 when dotted `path` is `ancestor` itself or lies under it. */
-static int path_within(const char *path, const char *ancestor)
-{
-    apr_size_t n = strlen(ancestor);
-    return !strncmp(path, ancestor, n) && (path[n] == '\0' || path[n] == '.');
-}
-
-/* Copies into `dst` only the dotted `paths` of `src`, as a MongoDB inclusion
- * projection does: a listed path keeps its whole value; a longer path keeps
- * that part of a subdocument, and of each subdocument in an array. */
-static void copy_paths(apr_pool_t *p, const bson_t *src, bson_t *dst,
-                       const char **paths, int npaths, int depth)
-{
-    const char **sub = apr_palloc(p, sizeof(*sub) * npaths);
-    bson_iter_t it;
-
-    if (depth > 100 || !bson_iter_init(&it, src)) return;
-    while (bson_iter_next(&it)) {
-        const char *key = bson_iter_key(&it);
-        apr_size_t klen = strlen(key);
-        int i, nsub = 0, whole = 0;
-        const uint8_t *data;
-        uint32_t len;
-        bson_t child_src, child_dst;
-
-        for (i = 0; i < npaths; i++) {
-            if (!strcmp(paths[i], key)) whole = 1;
-            else if (!strncmp(paths[i], key, klen) && paths[i][klen] == '.') {
-                sub[nsub++] = paths[i] + klen + 1;
-            }
-        }
-        if (whole) {
-            bson_append_iter(dst, key, -1, &it);
-        }
-        else if (nsub && BSON_ITER_HOLDS_DOCUMENT(&it)) {
-            bson_iter_document(&it, &len, &data);
-            if (!bson_init_static(&child_src, data, len)) continue;
-            bson_append_document_begin(dst, key, -1, &child_dst);
-            copy_paths(p, &child_src, &child_dst, sub, nsub, depth + 1);
-            bson_append_document_end(dst, &child_dst);
-        }
-        else if (nsub && BSON_ITER_HOLDS_ARRAY(&it)) {
-            bson_iter_t elem;
-            uint32_t n = 0;
-            bson_append_array_begin(dst, key, -1, &child_dst);
-            if (bson_iter_recurse(&it, &elem)) {
-                while (bson_iter_next(&elem)) {
-                    bson_t el_src, el_dst;
-                    char idx[16];
-                    const char *idx_key;
-                    if (!BSON_ITER_HOLDS_DOCUMENT(&elem)) continue;
-                    bson_iter_document(&elem, &len, &data);
-                    if (!bson_init_static(&el_src, data, len)) continue;
-                    bson_uint32_to_string(n++, &idx_key, idx, sizeof(idx));
-                    bson_append_document_begin(&child_dst, idx_key, -1, &el_dst);
-                    copy_paths(p, &el_src, &el_dst, sub, nsub, depth + 1);
-                    bson_append_document_end(&child_dst, &el_dst);
-                }
-            }
-            bson_append_array_end(dst, &child_dst);
-        }
-    }
-}
-
-/* The SSEFields and _id: what clients may see. */
-static const char **visible_paths(apr_pool_t *p, const sse_dir_conf *d, int *n)
-{
-    const char **paths = apr_palloc(p, sizeof(*paths) * (d->fields->nelts + 1));
-    int i;
-
-    for (i = 0; i < d->fields->nelts; i++) {
-        paths[i] = APR_ARRAY_IDX(d->fields, i, const char *);
-    }
-    paths[i] = "_id";
-    *n = i + 1;
-    return paths;
-}
-
-/* What clients see: the SSEFields (and _id), never the extra fields that
- * were fetched only to check the owner or read the version. */
-static bson_t *visible_part(apr_pool_t *p, const sse_dir_conf *d, bson_t *stored)
-{
-    bson_t *visible;
-    const char **paths;
-    int n;
-
-    if (!d->fields) return stored;
-    paths = visible_paths(p, d, &n);
-    visible = bson_new();
-    apr_pool_cleanup_register(p, visible, destroy_bson, apr_pool_cleanup_null);
-    copy_paths(p, stored, visible, paths, n, 0);
-    return visible;
-}
-
-/* SSEFields plus the owner and version fields, without overlapping paths:
- * MongoDB 4.4+ refuses {"meta": 1, "meta.ownerId": 1} as a path collision,
- * so a path under another listed one is left to its ancestor. */
-static void build_projection(apr_pool_t *p, bson_t *projection, const sse_dir_conf *d)
-{
-    const char **paths = apr_palloc(p, sizeof(*paths) * (d->fields->nelts + 2));
-    int n = 0, i, j;
-
-    for (i = 0; i < d->fields->nelts; i++) {
-        paths[n++] = APR_ARRAY_IDX(d->fields, i, const char *);
-    }
-    if (d->owner_field) paths[n++] = d->owner_field;
-    if (d->version_field) paths[n++] = d->version_field;
-
-    for (i = 0; i < n; i++) {
-        int covered = 0;
-        for (j = 0; j < n && !covered; j++) {
-            if (i == j) continue;
-            /* under another path, or a duplicate of an earlier one */
-            covered = path_within(paths[i], paths[j])
-                      && (strcmp(paths[i], paths[j]) || j < i);
-        }
-        if (!covered) {
-            BSON_APPEND_INT32(projection, paths[i], 1);
-        }
-    }
-}
-
-/* 1 when this poll may go to the store: no known outage, or the hold-off
- * is over and no other poll is probing. Otherwise *error says why not. */
-static int outage_admits(apr_pool_t *p, store_pools *sp, int *probe, const char **error)
-{
-    int admit = 1;
-
-    *probe = 0;
-    if (!__atomic_load_n(&sp->outage_until, __ATOMIC_ACQUIRE)) {
-        return 1;                       /* the common case: no lock */
-    }
-    apr_thread_mutex_lock(sp->outage_lock);
-    if (sp->outage_until) {
-        if (sp->probing || apr_time_now() < sp->outage_until) {
-            admit = 0;
-            *error = apr_pstrdup(p, sp->outage_error);
-        }
-        else {
-            sp->probing = *probe = 1;
-        }
-    }
-    apr_thread_mutex_unlock(sp->outage_lock);
-    return admit;
-}
-
-/* No server could be selected: the store is unreachable, so an outage
- * starts or goes on. Any answer from the store, even an error, ends it. A
- * single slow or dropped connection is not an outage: libmongoc rescans and
- * the next poll decides. */
+/* The poll's outcome, told to the breaker: "no server could be selected"
+ * is an unreachable store; any answer, even an error, is not. */
 static void outage_record(store_pools *sp, int probe, const bson_error_t *err)
 {
     int unreachable = err && err->domain == MONGOC_ERROR_SERVER_SELECTION;
 
-    if (!unreachable && !probe && !__atomic_load_n(&sp->outage_until, __ATOMIC_ACQUIRE)) {
-        return;                         /* the common case: no lock */
-    }
-    apr_thread_mutex_lock(sp->outage_lock);
-    if (probe) {
-        sp->probing = 0;
-    }
-    if (unreachable) {
-        apr_cpystrn(sp->outage_error, err->message, sizeof(sp->outage_error));
-        __atomic_store_n(&sp->outage_until, apr_time_now() + OUTAGE_HOLD_OFF, __ATOMIC_RELEASE);
-    }
-    else {
-        __atomic_store_n(&sp->outage_until, 0, __ATOMIC_RELEASE);
-    }
-    apr_thread_mutex_unlock(sp->outage_lock);
+    sse_breaker_record(&sp->outage, probe, unreachable, unreachable ? err->message : NULL);
 }
 
 sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
@@ -394,7 +187,6 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
     bson_error_t err;
     sse_store_status status;
     int probe;
-    int type = d->id_type == SSE_UNSET ? SSE_ID_AUTO : d->id_type;
 
     doc->stored = doc->visible = NULL;
     if (!sp) return SSE_STORE_UNAVAILABLE;
@@ -402,7 +194,7 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
         *error = "SSEDatabase/SSECollection not set for this location";
         return SSE_STORE_UNAVAILABLE;
     }
-    if (!append_typed_id(&filter, sse_conf_id_field(d), type, id)) {
+    if (!sse_query_append_id(&filter, sse_conf_id_field(d), d->id_type, id)) {
         bson_destroy(&filter);
         return SSE_STORE_NOT_FOUND;
     }
@@ -411,11 +203,11 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
     if (d->fields) {
         bson_t projection;
         BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &projection);
-        build_projection(p, &projection, d);
+        sse_query_projection(p, &projection, d);
         bson_append_document_end(&opts, &projection);
     }
 
-    if (!outage_admits(p, sp, &probe, error)) {
+    if (!sse_breaker_admits(&sp->outage, p, &probe, error)) {
         bson_destroy(&filter);
         bson_destroy(&opts);
         return SSE_STORE_UNAVAILABLE;
@@ -425,8 +217,8 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
     coll = mongoc_client_get_collection(client, d->database, d->collection);
     cursor = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
     if (mongoc_cursor_next(cursor, &found)) {
-        doc->stored = pool_bson_copy(p, found);
-        doc->visible = visible_part(p, d, doc->stored);
+        doc->stored = sse_query_pool_copy(p, found);
+        doc->visible = sse_query_visible_part(p, d, doc->stored);
         status = SSE_STORE_FOUND;
         outage_record(sp, probe, NULL);
     }
@@ -489,14 +281,13 @@ sse_store_write_status sse_store_update(apr_pool_t *p, server_rec *s,
     bson_iter_t it;
     sse_store_write_status status;
     int probe, ok;
-    int type = d->id_type == SSE_UNSET ? SSE_ID_AUTO : d->id_type;
 
     if (!sp) return SSE_WRITE_UNAVAILABLE;
     if (!d->database || !d->collection) {
         *error = "SSEDatabase/SSECollection not set for this location";
         return SSE_WRITE_UNAVAILABLE;
     }
-    if (!append_typed_id(&filter, sse_conf_id_field(d), type, id)) {
+    if (!sse_query_append_id(&filter, sse_conf_id_field(d), d->id_type, id)) {
         bson_destroy(&filter);
         return SSE_WRITE_NO_MATCH;
     }
@@ -509,7 +300,7 @@ sse_store_write_status sse_store_update(apr_pool_t *p, server_rec *s,
     mongoc_write_concern_append(wc, &opts);
     mongoc_write_concern_destroy(wc);
 
-    if (!outage_admits(p, sp, &probe, error)) {
+    if (!sse_breaker_admits(&sp->outage, p, &probe, error)) {
         bson_destroy(&filter);
         bson_destroy(&opts);
         return SSE_WRITE_UNAVAILABLE;
@@ -582,7 +373,7 @@ sse_store_status sse_store_list(apr_pool_t *p, server_rec *s, const sse_dir_conf
     mongoc_collection_t *coll;
     mongoc_cursor_t *cursor;
     const bson_t *found;
-    bson_t opts = BSON_INITIALIZER, sort, projection;
+    bson_t opts = BSON_INITIALIZER;
     bson_error_t err;
     sse_store_status status = SSE_STORE_FOUND;
     int probe;
@@ -593,35 +384,9 @@ sse_store_status sse_store_list(apr_pool_t *p, server_rec *s, const sse_dir_conf
         *error = "SSEDatabase/SSECollection not set for this location";
         return SSE_STORE_UNAVAILABLE;
     }
-    /* Newest version first; _id breaks ties, so the order (and where a
-     * truncated list ends) is the same on every poll. */
-    BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
-    if (d->version_field) BSON_APPEND_INT32(&sort, d->version_field, -1);
-    BSON_APPEND_INT32(&sort, "_id", d->version_field ? 1 : -1);
-    bson_append_document_end(&opts, &sort);
-    BSON_APPEND_INT64(&opts, "limit", limit);
-    if (ids_only || d->fields) {
-        BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &projection);
-        if (ids_only) {
-            /* What a poll compares: the id, the version, and the owner
-             * that every document is checked against once more. */
-            const char *vf = d->version_field, *of = d->owner_field;
-            BSON_APPEND_INT32(&projection, "_id", 1);
-            /* No overlapping paths (MongoDB 4.4+ refuses them). */
-            if (vf && !(of && path_within(vf, of) && strcmp(vf, of))) {
-                BSON_APPEND_INT32(&projection, vf, 1);
-            }
-            if (of && !(vf && path_within(of, vf))) {
-                BSON_APPEND_INT32(&projection, of, 1);
-            }
-        }
-        else {
-            build_projection(p, &projection, d);
-        }
-        bson_append_document_end(&opts, &projection);
-    }
+    sse_query_list_opts(p, &opts, d, ids_only, limit);
 
-    if (!outage_admits(p, sp, &probe, error)) {
+    if (!sse_breaker_admits(&sp->outage, p, &probe, error)) {
         bson_destroy(&opts);
         return SSE_STORE_UNAVAILABLE;
     }
@@ -630,8 +395,8 @@ sse_store_status sse_store_list(apr_pool_t *p, server_rec *s, const sse_dir_conf
     cursor = mongoc_collection_find_with_opts(coll, filter, &opts, NULL);
     while (mongoc_cursor_next(cursor, &found)) {
         sse_store_doc *doc = apr_array_push(*docs);
-        doc->stored = pool_bson_copy(p, found);
-        doc->visible = ids_only ? NULL : visible_part(p, d, doc->stored);
+        doc->stored = sse_query_pool_copy(p, found);
+        doc->visible = ids_only ? NULL : sse_query_visible_part(p, d, doc->stored);
     }
     if (mongoc_cursor_error(cursor, &err)) {
         *error = apr_pstrdup(p, err.message);

@@ -4,7 +4,7 @@
  * The handler authenticates, does the first poll itself (so a missing
  * document is a 404 and a dead store a 503, not a 200 that dies), writes the
  * headers and the opening events, and then either suspends the request
- * (mpm_event, see sse_async.c) or ticks sse_stream_step() in a blocking
+ * (mpm_event, see sse_sched.c) or ticks sse_stream_step() in a blocking
  * loop until it says the stream is over. Each tick allocates only from a
  * scratch pool that is cleared when the tick ends, so a stream's memory
  * stays flat however long it lives. A suspended stream never waits in a
@@ -24,20 +24,17 @@
 #include <string.h>
 #include <unistd.h>
 #include <malloc.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#ifdef __linux__
-#include <linux/sockios.h>
-#endif
 
-#include "sse_async.h"
+#include "sse_sched.h"
 #include "sse_auth.h"
 #include "sse_config.h"
+#include "sse_conn.h"
 #include "sse_event.h"
 #include "sse_http.h"
 #include "sse_json.h"
 #include "sse_metrics.h"
 #include "sse_limits.h"
+#include "sse_resolve.h"
 #include "sse_store.h"
 #include "sse_stream.h"
 
@@ -47,12 +44,9 @@ APLOG_USE_MODULE(sse);
 /* How often a sleeping blocking stream looks at the stop flag and socket. */
 #define BLOCKING_NAP apr_time_from_msec(200)
 /* A suspended stream with bytes its client has not taken looks again this
- * soon, and writes at most this much per pass down the filters. The margin
- * leaves room for chunk and TLS framing in what the socket is said to take. */
+ * soon, and writes at most this much per pass down the filters. */
 #define DRAIN_RETRY apr_time_from_msec(25)
 #define WRITE_SLICE_MAX (1024 * 1024)
-#define WRITE_MARGIN 1024
-#define SMALL_WRITE 2048
 /* Blocks at least this large are mapped, and unmapped when freed. */
 #define LARGE_BLOCK (256 * 1024)
 
@@ -81,20 +75,13 @@ struct sse_stream {
     void *poll_data;
 };
 
-/* Per-process: set once when this child is told to stop. */
-static volatile int child_is_stopping;
-
-void sse_stream_child_stopping(void)
-{
-    child_is_stopping = 1;
-    sse_async_child_stopping();
-}
-
+/* 1 once this child is stopping: told so (sse_sched.c holds the flag), or
+ * the MPM says so. */
 int sse_stream_server_stopping(void)
 {
     int state;
 
-    if (child_is_stopping) return 1;
+    if (sse_sched_stopping()) return 1;
     if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
         && state == AP_MPMQ_STOPPING) {
         return 1;
@@ -104,7 +91,6 @@ int sse_stream_server_stopping(void)
 
 void sse_stream_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    child_is_stopping = 0;
 #ifdef M_MMAP_THRESHOLD
     /* A poll of a large document makes a few transient copies of it (BSON,
      * JSON, the event). glibc's default threshold rises to the size of the
@@ -114,7 +100,6 @@ void sse_stream_child_init(apr_pool_t *pchild, server_rec *s)
      * to the system when it is freed. */
     mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK);
 #endif
-    sse_async_child_init(pchild, s);
 }
 
 void sse_stream_use_tick_pool(sse_stream *s, apr_pool_t *tick)
@@ -154,32 +139,6 @@ static int output_pending(const sse_stream *s)
     return s->unsent && !APR_BRIGADE_EMPTY(s->unsent);
 }
 
-/* Bytes the socket's send buffer takes now without waiting, or 0. Linux
- * reports the buffer as twice the data it holds (the rest is for the
- * kernel's bookkeeping); half of it less what is queued is a safe floor. */
-static apr_size_t socket_room(conn_rec *c, apr_off_t want)
-{
-    apr_socket_t *sock = ap_get_conn_socket(c);
-    apr_os_sock_t fd;
-    int sndbuf = 0, queued = 0;
-    socklen_t len = sizeof(sndbuf);
-
-    if (!sock || apr_os_sock_get(&fd, sock) != APR_SUCCESS) return 0;
-#ifdef SIOCOUTQ
-    if (ioctl(fd, SIOCOUTQ, &queued) != 0) return 0;
-    /* The common tick: a small event into an empty buffer, which holds at
-     * least 2304 bytes of data (Linux's smallest SO_SNDBUF, halved). */
-    if (queued == 0 && want >= 0 && want <= SMALL_WRITE) return (apr_size_t)want;
-    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0) return 0;
-    sndbuf = sndbuf / 2 - queued;
-    /* Chunk and TLS record framing (under 1%) must fit too. */
-    sndbuf -= sndbuf / 64 + WRITE_MARGIN;
-    return sndbuf > 0 ? (apr_size_t)sndbuf : 0;
-#else
-    return sse_async_socket_has_room(c) ? WRITE_MARGIN : 0;
-#endif
-}
-
 /* A suspended stream writes only what the socket takes, never waiting: a
  * slice no larger than the room the send buffer has, with a FLUSH so every
  * filter (mod_ssl's coalescing one too) passes it on, while the socket's
@@ -205,7 +164,7 @@ static apr_status_t write_what_fits(sse_stream *s, int *progress)
             apr_brigade_cleanup(s->unsent);     /* nothing but empty buckets */
             break;
         }
-        room = socket_room(c, want);
+        room = sse_conn_room(c, want);
 
         if (room > WRITE_SLICE_MAX) room = WRITE_SLICE_MAX;
         if (room == 0) break;
@@ -314,59 +273,11 @@ static sse_step_result end_stream(sse_stream *s, const char *reason, int reconne
 /* The step                                                            */
 /* ------------------------------------------------------------------ */
 
-/* A non-blocking peek at the client connection: EOF or an error means the
- * client has gone, so it costs no more store queries. */
-/* 1 when the client's socket has nothing to read and has not hung up. */
-static int socket_idle(conn_rec *c)
-{
-    apr_pollfd_t pfd;
-    apr_int32_t n = 0;
-    apr_status_t rv;
-
-    memset(&pfd, 0, sizeof(pfd));
-    pfd.p = c->pool;
-    pfd.desc_type = APR_POLL_SOCKET;
-    pfd.desc.s = ap_get_conn_socket(c);
-    pfd.reqevents = APR_POLLIN;
-    if (!pfd.desc.s) return 0;
-    rv = apr_poll(&pfd, 1, &n, 0);
-    return APR_STATUS_IS_TIMEUP(rv) || (rv == APR_SUCCESS && n == 0);
-}
-
+/* A non-blocking look at the client connection (sse_conn.c): EOF or an
+ * error means the client has gone, so it costs no more store queries. */
 static int client_gone(sse_stream *s)
 {
-    conn_rec *c = s->r->connection;
-    apr_status_t rv;
-    int gone = 0;
-
-    if (c->aborted) return 1;
-    /* An HTTP/2 stream runs on a secondary connection (c->master set)
-     * whose socket is a dummy and whose input, once the (empty) request
-     * body is read, is an EOS: reading it says nothing about the client.
-     * mod_http2 sets c->aborted itself when the client resets the stream
-     * or the connection goes, and a failed write sets it too. */
-    if (c->master) return 0;
-    /* Ask the socket first. Nothing to read and no hang-up is the common
-     * case, and it costs one poll(); the speculative read below takes an
-     * 8 KB buffer from the connection's allocator every time (with
-     * Debian's APR, an mmap and munmap per tick). Only a readable socket
-     * (EOF, or bytes the client sent) needs the input filters. */
-    if (!c->data_in_input_filters && socket_idle(c)) return 0;
-    rv = ap_get_brigade(c->input_filters, s->in, AP_MODE_SPECULATIVE,
-                        APR_NONBLOCK_READ, 1);
-    /* The core answers a non-blocking read with nothing to read as success
-     * and an empty brigade; EOF comes back as APR_EOF or an EOS bucket. */
-    if (APR_STATUS_IS_EAGAIN(rv)) {
-        gone = 0;
-    }
-    else if (rv != APR_SUCCESS) {
-        gone = 1;
-    }
-    else {
-        gone = !APR_BRIGADE_EMPTY(s->in) && APR_BUCKET_IS_EOS(APR_BRIGADE_FIRST(s->in));
-    }
-    apr_brigade_cleanup(s->in);
-    return gone;
+    return sse_conn_client_gone(s->r->connection, s->in);
 }
 
 /* Writes `status` for a document when it is new to this client. */
@@ -604,6 +515,22 @@ int sse_stream_reserve(request_rec *r, const sse_dir_conf *d,
     }
 }
 
+/* The scheduler's callbacks for a suspended stream: one step with the
+ * worker's scratch pool, and the finish. */
+static sse_sched_result suspended_tick(void *baton, apr_pool_t *scratch,
+                                       apr_time_t now, apr_time_t *next)
+{
+    sse_stream *s = baton;
+
+    sse_stream_use_tick_pool(s, scratch);
+    return sse_stream_step(s, now, next) == SSE_STEP_DONE ? SSE_SCHED_DONE : SSE_SCHED_AGAIN;
+}
+
+static void suspended_done(void *baton)
+{
+    sse_stream_finish(baton);
+}
+
 static int start_stream(request_rec *r, const sse_dir_conf *d,
                         const sse_jwt_claims *claims, apr_pool_t *tick, int async,
                         const char *id, const sse_store_doc *doc,
@@ -611,37 +538,23 @@ static int start_stream(request_rec *r, const sse_dir_conf *d,
 
 int sse_stream_handler(request_rec *r)
 {
-    const sse_dir_conf *d = ap_get_module_config(r->per_dir_config, &sse_module);
-    sse_jwt_claims *claims = apr_pcalloc(r->pool, sizeof(*claims));
-    sse_store_doc doc;
-    sse_store_status st;
-    const char *id, *why = NULL;
+    sse_request q;
     apr_pool_t *tick;
     apr_time_t now;
-    int async;
+    int async, found;
 
-    if (sse_http_cors(r, d, "GET")) {
+    if (!sse_resolve(r, "GET", SSE_RESOLVE_ID, &q)) {
         return OK;
     }
-    if (r->method_number != M_GET || r->header_only) {
-        return sse_http_method_not_allowed(r, "GET");
-    }
-    id = sse_http_resource_id(r, d);
-    if (!id) {
-        return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
-    }
-    if (sse_auth_authenticate(r, d, claims) != OK) {
-        return OK;
-    }
-    if (!sse_stream_reserve(r, d, claims)) {
+    if (!sse_stream_reserve(r, q.d, q.claims)) {
         return OK;
     }
 
     /* A suspended stream keeps no pool of its own: the first poll and
      * every tick allocate from the worker thread's scratch pool. */
-    async = sse_async_possible(r);
+    async = sse_sched_available(r);
     if (async) {
-        tick = sse_async_scratch_pool();
+        tick = sse_sched_scratch_pool();
         apr_pool_clear(tick);
     }
     else {
@@ -650,17 +563,12 @@ int sse_stream_handler(request_rec *r)
     }
 
     now = apr_time_now();
-    st = sse_store_fetch(tick, r->server, d, id, &doc, &why);
+    found = sse_resolve_fetch(r, &q, tick, "stream");
     sse_metrics_poll(apr_time_now() - now);
-    if (st == SSE_STORE_UNAVAILABLE) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "mod_sse: store unavailable, stream for %s refused: %s", id, why);
-        return sse_http_unavailable(r, sse_conf_poll_interval(d), "the store is unavailable");
+    if (!found) {
+        return OK;
     }
-    if (st == SSE_STORE_NOT_FOUND || !sse_auth_may_see(d, claims, doc.stored)) {
-        return sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
-    }
-    return start_stream(r, d, claims, tick, async, id, &doc, NULL, NULL, NULL);
+    return start_stream(r, q.d, q.claims, tick, async, q.id, &q.doc, NULL, NULL, NULL);
 }
 
 int sse_stream_start_list(request_rec *r, const sse_dir_conf *d,
@@ -720,7 +628,7 @@ static int start_stream(request_rec *r, const sse_dir_conf *d,
         /* 2.4 cannot hand a suspended connection back for keep-alive, so
          * the response says it ends with the connection. */
         apr_table_setn(r->headers_out, "Connection", "close");
-        sse_async_before_first_write(r);
+        sse_sched_before_first_write(r);
     }
     r->status = HTTP_OK;
     s->counted_suspended = async;
@@ -748,7 +656,8 @@ static int start_stream(request_rec *r, const sse_dir_conf *d,
     }
     if (async) {
         apr_pool_clear(tick);
-        return sse_async_suspend(r, s, output_pending(s) ? now + DRAIN_RETRY : next_due(s));
+        return sse_sched_suspend(r, suspended_tick, suspended_done, s,
+                                 output_pending(s) ? now + DRAIN_RETRY : next_due(s));
     }
     run_blocking(s);
     sse_stream_finish(s);

@@ -53,9 +53,8 @@ void sse_stream_finish(sse_stream *s);
  * stream borrows its worker thread's scratch pool for each tick. */
 void sse_stream_use_tick_pool(sse_stream *s, apr_pool_t *tick);
 
-/* Per-child start-up (execution mode) and the graceful-stop signal. */
+/* Per-child start-up (the allocator's mmap threshold). */
 void sse_stream_child_init(apr_pool_t *pchild, server_rec *s);
-void sse_stream_child_stopping(void);
 
 /* 1 once this child is stopping (graceful restart/stop): streams end with
  * connectionLost "shutdown" so the old generation can exit. */

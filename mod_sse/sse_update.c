@@ -20,6 +20,7 @@
 #include "sse_json.h"
 #include "sse_metrics.h"
 #include "sse_patch.h"
+#include "sse_query.h"
 #include "sse_rest.h"
 #include "sse_store.h"
 #include "sse_update.h"
@@ -199,16 +200,9 @@ static int read_body(request_rec *r, apr_off_t limit, char **body, apr_size_t *l
  * integer. sse_auth_may_see already refused everything else. */
 static void append_owner(bson_t *cond, const sse_dir_conf *d, const sse_jwt_claims *claims)
 {
-    const sse_jwt_claim *claim;
-
     if (!d->owner_field) return;
-    claim = sse_jwt_claim_get(claims, sse_conf_owner_claim(d));
-    if (claim->type == SSE_JWT_CLAIM_STRING) {
-        bson_append_utf8(cond, d->owner_field, -1, claim->str, (int)claim->len);
-    }
-    else {
-        BSON_APPEND_INT64(cond, d->owner_field, claim->integer);
-    }
+    sse_query_append_owner(cond, d->owner_field,
+                           sse_jwt_claim_get(claims, sse_conf_owner_claim(d)));
 }
 
 static int write_patch(write_ctx *w)

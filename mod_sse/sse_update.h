@@ -12,15 +12,6 @@
  * sse-resource serves them, so one section makes a resource writable. */
 int sse_update_handler(request_rec *r);
 
-/* Directives, for mod_sse.c's command table. */
-const char *sse_update_set_writable_field(cmd_parms *cmd, void *d, const char *name,
-                                          const char *type, const char *max);
-const char *sse_update_set_max_body(cmd_parms *cmd, void *d, const char *arg);
-const char *sse_update_set_write_concern(cmd_parms *cmd, void *d, const char *arg);
-const char *sse_update_set_write_timeout(cmd_parms *cmd, void *d, const char *arg);
-
-/* The write fields of merge_dir_conf: inner wins, unset is 0 / NULL. */
-void sse_update_merge_conf(sse_dir_conf *conf, const sse_dir_conf *base,
-                           const sse_dir_conf *add);
+/* Its directives are declared in sse_config.h. */
 
 #endif

@@ -1,13 +1,13 @@
 /* sse_update_conf.c: the write directives (SSEWritableField, SSEMaxBody,
  * SSEWriteConcern, SSEWriteTimeout), their defaults and their merge. Kept
- * apart from mod_sse.c so the write settings read in one place. */
+ * apart from sse_config.c so the write settings read in one place. */
 #include "httpd.h"
 #include "http_config.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
 
 #include "sse_duration.h"
-#include "sse_update.h"
+#include "sse_config.h"
 
 #define SSE_DEFAULT_MAX_BODY       16384
 #define SSE_MAX_MAX_BODY           (1024 * 1024)

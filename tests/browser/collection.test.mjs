@@ -86,7 +86,7 @@ async function openTab(context, query = '') {
 
 async function newContext() {
   const context = await browser.newContext({ viewport: { width: 960, height: 760 }, deviceScaleFactor: 1, reducedMotion: 'reduce' });
-  await context.addInitScript((ms) => { window.__sseTestBackoff = ms; }, FAST_BACKOFF);
+  await context.addInitScript((ms) => { window.sseStreamOptions = { backoffMs: ms, respectServerRetry: false }; }, FAST_BACKOFF);
   return context;
 }
 

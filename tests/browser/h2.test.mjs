@@ -49,7 +49,7 @@ test('over https + HTTP/2: live change without reload, banner when Apache stops,
   const context = await browser.newContext();
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
-  await page.addInitScript((ms) => { window.__sseTestBackoff = ms; }, FAST_BACKOFF);
+  await page.addInitScript((ms) => { window.sseStreamOptions = { backoffMs: ms, respectServerRetry: false }; }, FAST_BACKOFF);
   const log = [];
   page.on('request', (req) => {
     const url = new URL(req.url());

@@ -4,7 +4,7 @@
 // Screenshots go to build/screenshots/; with UPDATE_SCREENSHOTS=1 also to docs/ (the README's
 // pictures), so an ordinary `make test` leaves the work tree clean.
 //
-// Test hook: most tests set `window.__sseTestBackoff` (see frontend/meetings.js) so a reconnect
+// Most tests set `window.sseStreamOptions` (see frontend/stream-options.js) so a reconnect
 // takes well under a second instead of 5 s; "the first reconnect waits the real 5 s" does not.
 
 import { test, before, after } from 'node:test';
@@ -79,7 +79,7 @@ async function openPage(id, { token = alice, fastBackoff = true, viewport = { wi
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1, reducedMotion: 'reduce' });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
-  if (fastBackoff) await page.addInitScript((ms) => { window.__sseTestBackoff = ms; }, FAST_BACKOFF);
+  if (fastBackoff) await page.addInitScript((ms) => { window.sseStreamOptions = { backoffMs: ms, respectServerRetry: false }; }, FAST_BACKOFF);
   await page.addInitScript(() => {
     window.__announcements = [];
     window.__focusMoves = 0;

@@ -5,7 +5,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { createStreamClient, applyListEvent, listRows, listFilterQuery, listKey } from '../../frontend/stream-client.js';
+import { createStreamClient, applyListEvent, listRows, listFilterQuery, listKey, documentTime } from '../../frontend/stream-client.js';
 
 const m = (id, min, status = 'uploaded') => ({ _id: id, status, progress: 0, updatedAt: new Date(Date.UTC(2026, 10, 25, 9, min)).toISOString() });
 
@@ -140,4 +140,15 @@ test('list mode: a starting lastEventId is sent on the first request, with no re
   assert.equal(srv.log.length, 1);
   assert.equal(srv.log[0].path, '/v1/meetings/events');
   assert.equal(srv.log[0].headers['last-event-id'], 'c42');
+});
+
+test('documentTime and listRows read another time field when told', () => {
+  const a = { _id: 'a', updatedAt: '2026-01-01T00:00:00Z', modified: '2026-03-01T00:00:00Z' };
+  const b = { _id: 'b', updatedAt: '2026-02-01T00:00:00Z', modified: '2026-01-01T00:00:00Z' };
+  assert.equal(documentTime(a, 'modified'), Date.parse('2026-03-01T00:00:00Z'));
+  assert.equal(documentTime(a), Date.parse('2026-01-01T00:00:00Z'));
+  assert.equal(documentTime({ _id: 'c' }, 'modified'), null);
+  const items = new Map([['a', a], ['b', b]]);
+  assert.deepEqual(listRows(items).map((d) => d._id), ['b', 'a']);
+  assert.deepEqual(listRows(items, 'modified').map((d) => d._id), ['a', 'b']);
 });

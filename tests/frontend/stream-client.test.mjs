@@ -529,3 +529,21 @@ test('stop() aborts the open stream and never retries', async () => {
   assert.equal(server.log.length, 1);
   assert.equal(c.clock.timers().length, 0);
 });
+
+test('resourcePath and timeField replace /v1/meetings/ and updatedAt', async () => {
+  const seen = [];
+  const client = createStreamClient({
+    meetingId: 'd 1',
+    getToken: () => 't',
+    baseUrl: 'http://127.0.0.1:9',
+    resourcePath: '/v2/docs/',
+    timeField: 'modified',
+    clock: fakeClock(),
+    random: () => 0.5,
+    network: null,
+    fetch: (url) => { seen.push(url); return new Promise(() => {}); },
+  });
+  client.start();
+  client.stop();
+  assert.equal(seen[0], 'http://127.0.0.1:9/v2/docs/d%201/events');
+});

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   startMockStore, startApache, storeClient, mintToken, openStream, opcounters,
 } from '../lib/harness.mjs';
+import { alive, tcpStates } from '../lib/proc.mjs';
 
 const WIDE = 240;          // streams held by one child with 8 threads
 const CHURN = 2000;        // short streams that must all close cleanly
@@ -70,27 +71,6 @@ async function modeLogged(a, n = 1, timeoutMs = 10000) {
 
 function threadsOf(pid) {
   try { return fs.readdirSync(`/proc/${pid}/task`).length; } catch { return 0; }
-}
-
-function alive(pid) {
-  try { return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
-}
-
-// Server-side TCP states for a local port, from the kernel.
-function tcpStates(port) {
-  const states = {};
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 4 || !f[1].endsWith(`:${hexPort}`)) continue;
-      const name = { '01': 'ESTABLISHED', '06': 'TIME_WAIT', '08': 'CLOSE_WAIT', '0A': 'LISTEN' }[f[3]] || f[3];
-      states[name] = (states[name] || 0) + 1;
-    }
-  }
-  return states;
 }
 
 // One stream over a raw socket: resolves with what it read when the server

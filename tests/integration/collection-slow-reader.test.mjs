@@ -8,11 +8,11 @@
 // poll_list); once writes never block, the stall check is what holds this bound.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMockStore, startApache, storeClient, opcounters, mintToken, testSecretFile } from '../lib/harness.mjs';
+import { serverSide, ESTABLISHED } from '../lib/proc.mjs';
 
 const TIMEOUT_S = 3;
 const POLL_MS = 100;
@@ -57,17 +57,6 @@ after(async () => {
   await store?.stop();
 });
 
-function serverSide(serverPort, clientPort) {
-  const hex = (p) => p.toString(16).toUpperCase().padStart(4, '0');
-  const local = `0100007F:${hex(serverPort)}`;
-  const remote = `0100007F:${hex(clientPort)}`;
-  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[1] === local && f[2] === remote) return { state: f[3], txQueue: parseInt(f[4].split(':')[0], 16) };
-  }
-  return null;
-}
-const ESTABLISHED = '01';
 
 test('a list stream that is not read stops polling while its socket is full, and is dropped after Timeout', { timeout: 60000 }, async (t) => {
   const meetings = mongo.db('meetings_app').collection('meetings');

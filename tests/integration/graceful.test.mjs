@@ -5,10 +5,10 @@
 // the reconnects from its new generation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMockStore, startApache, mintToken } from '../lib/harness.mjs';
 import { startReconnectingClient, waitUntil } from '../lib/sse-client.mjs';
+import { alive } from '../lib/proc.mjs';
 
 const POLL_MS = 500;
 const STREAMS = 12;
@@ -39,9 +39,6 @@ after(async () => {
 });
 
 const pidOf = (instance) => Number(String(instance).split(':')[2]);
-const alive = (pid) => {
-  try { return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
-};
 const lostEvent = (conn) => conn.events.find((e) => e.event === 'connectionLost');
 
 function openClients() {

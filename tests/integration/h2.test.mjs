@@ -16,6 +16,7 @@ import {
 } from '../lib/harness.mjs';
 import { renderSseLocation } from '../lib/apache-conf.mjs';
 import { connectH2, h2Get, openH2Stream } from '../lib/h2-client.mjs';
+import { alive } from '../lib/proc.mjs';
 
 const POLL_MS = 500;
 const MANY = 100;
@@ -298,7 +299,6 @@ test('h2: graceful restart ends every h2 stream with connectionLost shutdown wit
     assert.ok(worst < 1500, `the last h2 stream heard of the restart after ${worst} ms (poll interval 3 s)`);
     await Promise.all(streams.map((s) => s.done));
     for (const s of streams) assert.equal(s.endedBy, 'server');
-    const alive = (pid) => { try { return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; } };
     const deadline = Date.now() + 5000;
     while (oldChildren.some(alive) && Date.now() < deadline) await sleep(50);
     assert.ok(!oldChildren.some(alive), `old children still running ${Date.now() - t0} ms after the restart`);

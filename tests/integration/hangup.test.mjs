@@ -6,12 +6,12 @@
 // before the new ones arrive.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   startMockStore, startApache, storeClient, mintToken, opcounters,
 } from '../lib/harness.mjs';
+import { tcpStates } from '../lib/proc.mjs';
 
 const DATA = {
   meetings_app: {
@@ -42,23 +42,6 @@ async function apacheWith(opts) {
   const a = await startApache({ storeUri: store.uri, logLevel: 'info sse:debug', ...opts });
   servers.push(a);
   return a;
-}
-
-// Server-side TCP states for a local port, from the kernel.
-function tcpStates(port) {
-  const states = {};
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 4 || !f[1].endsWith(`:${hexPort}`)) continue;
-      const name = { '01': 'ESTABLISHED', '08': 'CLOSE_WAIT', '0A': 'LISTEN' }[f[3]] || f[3];
-      states[name] = (states[name] || 0) + 1;
-    }
-  }
-  return states;
 }
 
 // A stream over a raw socket, resolved once its first `status` event is in.

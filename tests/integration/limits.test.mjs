@@ -8,11 +8,11 @@
 // the connection is a socket inode that exactly one child holds open.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMockStore, startApache, mintToken, testSecretFile, configTest, MODULE } from '../lib/harness.mjs';
 import { renderSseLocation } from '../lib/apache-conf.mjs';
+import { serverSide, socketHolder } from '../lib/proc.mjs';
 
 const PER_USER = 6;
 const INSTANCE = 10;
@@ -49,21 +49,8 @@ after(async () => {
 // The pid of the Apache child holding the server side of the connection
 // from 127.0.0.1:clientPort.
 function servingChild(clientPort) {
-  const hex = (p) => p.toString(16).toUpperCase().padStart(4, '0');
-  let inode = null;
-  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[1] === `0100007F:${hex(apache.port)}` && f[2] === `0100007F:${hex(clientPort)}`) inode = f[9];
-  }
-  if (!inode) return null;
-  for (const pid of apache.children()) {
-    let fds = [];
-    try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { continue; }
-    for (const fd of fds) {
-      try { if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`) return pid; } catch { /* closed meanwhile */ }
-    }
-  }
-  return null;
+  const side = serverSide(apache.port, clientPort);
+  return side ? socketHolder(side.inode, apache.children()) : null;
 }
 
 // One stream on its own connection. Resolves once the answer's status is

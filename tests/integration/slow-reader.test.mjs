@@ -8,12 +8,12 @@
 // up on it, and its send queue shows when the buffers were full.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMockStore, startApache, mintToken, openStream, testSecretFile } from '../lib/harness.mjs';
 import { renderSseLocation } from '../lib/apache-conf.mjs';
+import { serverSide, ESTABLISHED } from '../lib/proc.mjs';
 
 const TIMEOUT_S = 3;
 const POLL_MS = 100;
@@ -48,21 +48,6 @@ after(async () => {
   await store?.stop();
 });
 
-// The server side of the connection 127.0.0.1:serverPort <- 127.0.0.1:clientPort:
-// { state, txQueue } or null once the kernel has forgotten it.
-function serverSide(serverPort, clientPort) {
-  const hex = (p) => p.toString(16).toUpperCase().padStart(4, '0');
-  const local = `0100007F:${hex(serverPort)}`;
-  const remote = `0100007F:${hex(clientPort)}`;
-  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[1] === local && f[2] === remote) {
-      return { state: f[3], txQueue: parseInt(f[4].split(':')[0], 16) };
-    }
-  }
-  return null;
-}
-const ESTABLISHED = '01';
 
 test('a client that never reads is dropped after Timeout, and the other streams keep their cadence meanwhile', { timeout: 60000 }, async (t) => {
   const streams = await Promise.all(others.map((id) => openStream(`${apache.url}/v4/always/${id}/events`, { token })));

@@ -1901,6 +1901,43 @@ static void refuses_public_keys_as_hmac_secrets_in_any_form(void **state)
     assert_null(hmac_error(f, hs_secret, sizeof(hs_secret)));
 }
 
+/* Every reason the verifier documents has the kind the metrics count it
+ * under; a reason it does not know is "other", never a guess. */
+static void every_reason_has_its_failure_kind(void **state)
+{
+    static const struct { const char *reason; sse_jwt_failure kind; } cases[] = {
+        { "malformed token", SSE_JWT_FAIL_MALFORMED },
+        { "token too large", SSE_JWT_FAIL_MALFORMED },
+        { "missing exp", SSE_JWT_FAIL_MALFORMED },
+        { "invalid exp", SSE_JWT_FAIL_MALFORMED },
+        { "invalid nbf", SSE_JWT_FAIL_MALFORMED },
+        { "invalid iat", SSE_JWT_FAIL_MALFORMED },
+        { "no matching key", SSE_JWT_FAIL_UNKNOWN_KEY },
+        { "signature mismatch", SSE_JWT_FAIL_BAD_SIGNATURE },
+        { "token expired", SSE_JWT_FAIL_EXPIRED },
+        { "token not yet valid", SSE_JWT_FAIL_NOT_YET_VALID },
+        { "issued in the future", SSE_JWT_FAIL_NOT_YET_VALID },
+        { "wrong issuer", SSE_JWT_FAIL_WRONG_ISSUER },
+        { "wrong audience", SSE_JWT_FAIL_WRONG_AUDIENCE },
+        { "unexpected audience", SSE_JWT_FAIL_WRONG_AUDIENCE },
+        { "unsupported algorithm", SSE_JWT_FAIL_UNSUPPORTED },
+        { "unsupported critical header", SSE_JWT_FAIL_UNSUPPORTED },
+        { "nested token not supported", SSE_JWT_FAIL_UNSUPPORTED },
+        { "wrong token type", SSE_JWT_FAIL_OTHER },
+        { "token expired!", SSE_JWT_FAIL_OTHER },
+        { "", SSE_JWT_FAIL_OTHER },
+        { NULL, SSE_JWT_FAIL_OTHER },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (sse_jwt_failure_of(cases[i].reason) != cases[i].kind) {
+            fail_msg("'%s' has kind %d, not %d", cases[i].reason ? cases[i].reason : "(null)",
+                     (int)sse_jwt_failure_of(cases[i].reason), (int)cases[i].kind);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1988,6 +2025,7 @@ int main(void)
         T(an_identity_ed25519_key_would_accept_a_forgery),
         T(refuses_off_curve_points_on_every_curve),
         T(refuses_public_keys_as_hmac_secrets_in_any_form),
+        T(every_reason_has_its_failure_kind),
 #undef T
     };
     int rc;

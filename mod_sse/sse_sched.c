@@ -1,4 +1,5 @@
-/* sse_async.c: suspended streams on mpm_event.
+/* sse_sched.c: suspended requests on mpm_event (see sse_sched.h); the
+ * stream (sse_stream.c) is one user, through a tick and a done callback.
  *
  * The handler writes a stream's opening events and returns SUSPENDED; from
  * then on the stream costs a baton and a socket, not a thread. A per-child
@@ -9,8 +10,9 @@
  * already expired, so a timer set for a future time can wait as long as
  * nothing else wakes the listener. The callback runs in a worker thread
  * and, for each of its streams, takes r->invoke_mtx (the core holds it
- * around the handler), runs the same sse_stream_step() as the blocking
- * loop and hands the stream back to the scheduler.
+ * around the handler), runs the owner's tick callback (for a stream, the
+ * same sse_stream_step() as the blocking loop) and hands the stream back
+ * to the scheduler.
  *
  * A stream is in exactly one place at a time: the heap, one batch of the
  * MPM's timer queue, or a worker running its tick. Timed callbacks cannot
@@ -38,13 +40,15 @@
 #include "apr_thread_mutex.h"
 #include "apr_thread_proc.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sse_async.h"
+#include "sse_sched.h"
 #include "sse_config.h"
-#include "sse_stream.h"
+#include "sse_conn.h"
+#include "sse_heap.h"
 
 APLOG_USE_MODULE(sse);
 
@@ -66,9 +70,11 @@ APLOG_USE_MODULE(sse);
 /* One suspended stream, from r->pool. */
 typedef struct suspended_stream suspended_stream;
 struct suspended_stream {
-    sse_stream *s;
+    sse_sched_tick_fn tick;
+    sse_sched_done_fn done;
+    void *baton;                    /* the owner's, for tick and done */
     request_rec *r;
-    apr_time_t due;
+    sse_heap_node node;             /* its deadline and place in sched->heap */
     suspended_stream *overflow;     /* next on sched->overflow */
     /* The worker that suspended the connection, and its scoreboard status
      * while it ran our suspend hook; see suspender_done(). */
@@ -77,8 +83,6 @@ struct suspended_stream {
     int suspender_gone;
     apr_time_t suspended_at;
     int closing;                    /* the stream is over; close once allowed */
-    apr_size_t heap_at;             /* its index while in_heap */
-    int in_heap;
     int hung_up;                    /* the watcher saw the client close (sched->lock) */
     apr_uint32_t watch;             /* its slot in the watcher's table + 1; 0: none */
 };
@@ -94,16 +98,16 @@ typedef struct {
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
     apr_thread_t *thread;
-    suspended_stream **heap;        /* min-heap on due, malloc'ed */
-    apr_size_t len, cap;
+    sse_heap heap;                  /* suspended_stream.node, on due */
     /* Streams the heap could not take (out of memory) or the MPM refused:
      * an intrusive list, so keeping one needs no memory and none is lost. */
     suspended_stream *overflow;
-    int stopping;                   /* graceful stop: everything is due now */
     int exiting;                    /* the child is going away */
 } scheduler;
 
 static scheduler *sched;            /* NULL: this child's streams block */
+/* The child's stop flag, set once (any thread), read without a lock. */
+static int child_stopping;
 static apr_pool_t *scratch_parent;  /* parent of the per-thread scratch pools */
 
 /* Each worker thread's scratch pool, made on first use. */
@@ -116,59 +120,23 @@ static void run_callback(void *baton);
 /* The heap (callers hold sched->lock)                                 */
 /* ------------------------------------------------------------------ */
 
-static void heap_place(apr_size_t i, suspended_stream *e)
-{
-    sched->heap[i] = e;
-    e->heap_at = i;
-}
-
-/* Moves heap[i] up to where its due belongs. */
-static void heap_sift_up(apr_size_t i)
-{
-    suspended_stream *e = sched->heap[i];
-
-    while (i > 0) {
-        apr_size_t parent = (i - 1) / 2;
-        if (sched->heap[parent]->due <= e->due) break;
-        heap_place(i, sched->heap[parent]);
-        i = parent;
-    }
-    heap_place(i, e);
-}
+#define STREAM_OF(n) \
+    ((suspended_stream *)(void *)((char *)(n) - offsetof(suspended_stream, node)))
 
 static int heap_push(suspended_stream *e)
 {
-    if (sched->len == sched->cap) {
-        apr_size_t cap = sched->cap ? sched->cap * 2 : 1024;
-        suspended_stream **grown = realloc(sched->heap, cap * sizeof(*grown));
-        if (!grown) return 0;
-        sched->heap = grown;
-        sched->cap = cap;
-    }
-    sched->heap[sched->len] = e;
-    e->in_heap = 1;
-    heap_sift_up(sched->len++);
-    return 1;
+    return sse_heap_push(&sched->heap, &e->node);
 }
 
 static suspended_stream *heap_pop(void)
 {
-    suspended_stream *top = sched->heap[0], *last = sched->heap[--sched->len];
-    apr_size_t i = 0;
+    return STREAM_OF(sse_heap_pop(&sched->heap));
+}
 
-    for (;;) {
-        apr_size_t child = 2 * i + 1;
-        if (child >= sched->len) break;
-        if (child + 1 < sched->len && sched->heap[child + 1]->due < sched->heap[child]->due) {
-            child++;
-        }
-        if (last->due <= sched->heap[child]->due) break;
-        heap_place(i, sched->heap[child]);
-        i = child;
-    }
-    if (sched->len) heap_place(i, last);
-    top->in_heap = 0;
-    return top;
+/* The earliest deadline; the heap must not be empty. */
+static apr_time_t heap_first_due(void)
+{
+    return sse_heap_top(&sched->heap)->due;
 }
 
 /* Keeps a stream the heap could not take; the scheduler retries it. */
@@ -187,12 +155,12 @@ static void schedule(suspended_stream *e, apr_time_t due)
 
     apr_thread_mutex_lock(sched->lock);
     /* A client that hung up while a worker ticked it: end it now. */
-    e->due = e->hung_up ? 0 : due;
+    e->node.due = e->hung_up ? 0 : due;
     ok = heap_push(e);
     if (!ok) {
         push_overflow(e);
     }
-    else if (sched->heap[0] == e || sched->stopping) {
+    else if (sse_heap_top(&sched->heap) == &e->node || sse_sched_stopping()) {
         apr_thread_cond_signal(sched->wake);
     }
     apr_thread_mutex_unlock(sched->lock);
@@ -353,9 +321,8 @@ static void watch_stop(suspended_stream *e)
 static void mark_hung_up(suspended_stream *e)
 {
     e->hung_up = 1;
-    if (e->in_heap) {
-        e->due = 0;
-        heap_sift_up(e->heap_at);
+    if (e->node.in_heap) {
+        sse_heap_sooner(&sched->heap, &e->node, 0);
     }
 }
 
@@ -482,14 +449,14 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
 
         /* A stream no worker took within COALESCE of its deadline goes to
          * the MPM, a few at a time; on a graceful stop, everything now. */
-        if (sched->stopping) {
-            while (sched->len && n < HANDOFF_BATCH) {
+        if (sse_sched_stopping()) {
+            while (sched->heap.len && n < HANDOFF_BATCH) {
                 due[n++] = heap_pop();
             }
         }
         else if (now >= quiet_until) {
-            while (sched->len && n < DISPATCH_PER_WAKE
-                   && sched->heap[0]->due + COALESCE <= now) {
+            while (sched->heap.len && n < DISPATCH_PER_WAKE
+                   && heap_first_due() + COALESCE <= now) {
                 due[n++] = heap_pop();
             }
         }
@@ -502,7 +469,7 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
                                  "mod_sse: the MPM refused a timed callback; retrying "
                                  "in %d ms", (int)apr_time_as_msec(REGISTER_RETRY));
                     apr_thread_mutex_lock(sched->lock);
-                    due[i]->due = now + REGISTER_RETRY;
+                    due[i]->node.due = now + REGISTER_RETRY;
                     if (!heap_push(due[i])) {
                         push_overflow(due[i]);
                     }
@@ -514,11 +481,11 @@ static void *APR_THREAD_FUNC scheduler_main(apr_thread_t *thread, void *data)
             apr_thread_mutex_lock(sched->lock);
             continue;
         }
-        if (!sched->len && !overflowing) {
+        if (!sched->heap.len && !overflowing) {
             apr_thread_cond_wait(sched->wake, sched->lock);
             continue;
         }
-        wake_at = sched->len ? sched->heap[0]->due + COALESCE : now + REGISTER_RETRY;
+        wake_at = sched->heap.len ? heap_first_due() + COALESCE : now + REGISTER_RETRY;
         if (wake_at < quiet_until) wake_at = quiet_until;
         if (overflowing && wake_at > now + REGISTER_RETRY) wake_at = now + REGISTER_RETRY;
         apr_thread_cond_timedwait(sched->wake, sched->lock, wake_at > now ? wake_at - now : 0);
@@ -542,13 +509,13 @@ static apr_status_t scheduler_stop(void *data)
     apr_thread_mutex_unlock(sched->lock);
     watcher_stop();
     apr_thread_join(&rv, sched->thread);
-    free(sched->heap);
+    sse_heap_free(&sched->heap);
     sched = NULL;
     scratch_parent = NULL;
     return APR_SUCCESS;
 }
 
-void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
+void sse_sched_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_allocator_t *allocator;
     apr_thread_mutex_t *allocator_lock;
@@ -557,6 +524,7 @@ void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
     apr_status_t rv;
 
     sched = NULL;
+    __atomic_store_n(&child_stopping, 0, __ATOMIC_RELEASE);
     if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) != APR_SUCCESS || !async) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                      "mod_sse: child %ld: streams run in blocking mode "
@@ -575,6 +543,7 @@ void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_tag(scratch_parent, "sse_scratch");
 
     sc = apr_pcalloc(pchild, sizeof(*sc));
+    sse_heap_init(&sc->heap);
     apr_thread_mutex_create(&sc->lock, APR_THREAD_MUTEX_DEFAULT, pchild);
     apr_thread_cond_create(&sc->wake, pchild);
     sched = sc;
@@ -594,18 +563,25 @@ void sse_async_child_init(apr_pool_t *pchild, server_rec *s)
                  (long)getpid());
 }
 
-void sse_async_child_stopping(void)
+void sse_sched_stop(void)
 {
     scheduler *sc = sched;
 
+    __atomic_store_n(&child_stopping, 1, __ATOMIC_RELEASE);
     if (!sc) return;
+    /* Under the lock, so the scheduler cannot miss the wake-up between
+     * reading the flag and waiting. */
     apr_thread_mutex_lock(sc->lock);
-    sc->stopping = 1;
     apr_thread_cond_signal(sc->wake);
     apr_thread_mutex_unlock(sc->lock);
 }
 
-int sse_async_possible(request_rec *r)
+int sse_sched_stopping(void)
+{
+    return __atomic_load_n(&child_stopping, __ATOMIC_ACQUIRE);
+}
+
+int sse_sched_available(request_rec *r)
 {
     conn_rec *c = r->connection;
 
@@ -613,7 +589,7 @@ int sse_async_possible(request_rec *r)
            && !r->main && !r->prev && r->invoke_mtx;
 }
 
-apr_pool_t *sse_async_scratch_pool(void)
+apr_pool_t *sse_sched_scratch_pool(void)
 {
     if (!thread_scratch || thread_scratch_parent != scratch_parent) {
         apr_allocator_t *allocator;
@@ -628,20 +604,6 @@ apr_pool_t *sse_async_scratch_pool(void)
     return thread_scratch;
 }
 
-int sse_async_socket_has_room(conn_rec *c)
-{
-    apr_pollfd_t pfd;
-    apr_int32_t n = 0;
-
-    if (c->data_in_output_filters) return 0;
-    memset(&pfd, 0, sizeof(pfd));
-    pfd.p = c->pool;
-    pfd.desc_type = APR_POLL_SOCKET;
-    pfd.desc.s = ap_get_conn_socket(c);
-    pfd.reqevents = APR_POLLOUT;
-    if (!pfd.desc.s || apr_poll(&pfd, 1, &n, 0) != APR_SUCCESS) return 0;
-    return n == 1 && (pfd.rtnevents & APR_POLLOUT);
-}
 
 /* ------------------------------------------------------------------ */
 /* Finishing a suspended stream                                        */
@@ -662,7 +624,7 @@ static void close_suspended_connection(request_rec *r)
     conn_rec *c = r->connection;
     apr_socket_t *sock = ap_get_conn_socket(c);
 
-    if (!c->aborted && !sse_async_socket_has_room(c)) {
+    if (!c->aborted && !sse_conn_has_room(c)) {
         c->aborted = 1;             /* nothing more can reach this client */
     }
     ap_finalize_request_protocol(r);
@@ -747,9 +709,9 @@ static void run_tick(void *baton)
 {
     suspended_stream *e = baton;
     request_rec *r = e->r;
-    apr_pool_t *scratch = sse_async_scratch_pool();
+    apr_pool_t *scratch = sse_sched_scratch_pool();
     apr_time_t next = 0;
-    sse_step_result res;
+    sse_sched_result res;
 
     /* Looked at every tick (a read), so a stream that ends later closes
      * without waiting. */
@@ -761,14 +723,13 @@ static void run_tick(void *baton)
             r->connection->aborted = 1;
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "mod_sse: suspended stream ended: the client closed its connection");
-            res = SSE_STEP_DONE;
+            res = SSE_SCHED_DONE;
         }
         else {
-            sse_stream_use_tick_pool(e->s, scratch);
-            res = sse_stream_step(e->s, apr_time_now(), &next);
+            res = e->tick(e->baton, scratch, apr_time_now(), &next);
             apr_pool_clear(scratch);
         }
-        if (res == SSE_STEP_AGAIN) {
+        if (res == SSE_SCHED_AGAIN) {
             schedule(e, next);
             apr_thread_mutex_unlock(r->invoke_mtx);
             return;
@@ -782,7 +743,7 @@ static void run_tick(void *baton)
         return;
     }
     watch_stop(e);
-    sse_stream_finish(e->s);
+    e->done(e->baton);
     close_suspended_connection(r);
 }
 
@@ -792,7 +753,7 @@ static suspended_stream *take_due(void)
     suspended_stream *e = NULL;
 
     apr_thread_mutex_lock(sched->lock);
-    if (sched->len && sched->heap[0]->due <= apr_time_now()) {
+    if (sched->heap.len && heap_first_due() <= apr_time_now()) {
         e = heap_pop();
     }
     apr_thread_mutex_unlock(sched->lock);
@@ -856,23 +817,24 @@ static apr_status_t hold_headers_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
-void sse_async_before_first_write(request_rec *r)
+void sse_sched_before_first_write(request_rec *r)
 {
     ap_add_output_filter_handle(hold_headers_filter_handle, NULL, r, r->connection);
 }
 
-int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
+int sse_sched_suspend(request_rec *r, sse_sched_tick_fn tick, sse_sched_done_fn done,
+                      void *baton, apr_time_t next)
 {
     suspended_stream *e = apr_palloc(r->pool, sizeof(*e));
     apr_allocator_t *allocator;
     apr_bucket_brigade *in;
 
     memset(e, 0, sizeof(*e));
-    e->s = s;
+    e->tick = tick;
+    e->done = done;
+    e->baton = baton;
     e->r = r;
-    e->due = next;
-    e->heap_at = 0;
-    e->in_heap = 0;
+    e->node.due = next;
     e->hung_up = 0;
     e->watch = 0;
     /* event gives each connection its own allocator, which keeps freed
@@ -886,7 +848,7 @@ int sse_async_suspend(request_rec *r, sse_stream *s, apr_time_t next)
      * the allocator a spare one. A speculative read (nothing to read: the
      * client sends nothing after its request) lets go of the first,
      * taking and returning the second. */
-    in = apr_brigade_create(sse_async_scratch_pool(), r->connection->bucket_alloc);
+    in = apr_brigade_create(sse_sched_scratch_pool(), r->connection->bucket_alloc);
     ap_get_brigade(r->connection->input_filters, in, AP_MODE_SPECULATIVE, APR_NONBLOCK_READ, 1);
     apr_brigade_cleanup(in);
     /* Queued once the MPM has marked the connection suspended (below), not
@@ -919,11 +881,11 @@ static void connection_suspended(conn_rec *c, request_rec *r)
                       e->suspender_status, e->suspender ? "" : " (not told apart: bounded wait)");
         e->suspended_at = apr_time_now();
         watch_start(e);
-        schedule(e, e->due);
+        schedule(e, e->node.due);
     }
 }
 
-void sse_async_register_hooks(apr_pool_t *p)
+void sse_sched_register_hooks(apr_pool_t *p)
 {
     ap_hook_suspend_connection(connection_suspended, NULL, NULL, APR_HOOK_MIDDLE);
     /* Below the header filter and chunking (AP_FTYPE_TRANSCODE), which
