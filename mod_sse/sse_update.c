@@ -225,7 +225,7 @@ static int write_patch(write_ctx *w)
     apr_size_t len;
     int star, bad, rv, n;
 
-    w->id = apr_table_get(r->subprocess_env, sse_conf_id_from(d));
+    w->id = sse_http_resource_id(r, d);
     if (!w->id || !*w->id) {
         close_if_body(r);
         return json_error(w, HTTP_NOT_FOUND, "not_found", "no such resource", NULL);
