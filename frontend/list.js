@@ -10,9 +10,9 @@
 import { createStreamClient, applyListEvent, listRows, listFilterQuery } from './stream-client.js';
 import { createSharedList, tokenSubject } from './tab-share.js';
 import { pageStreamOptions } from './stream-options.js';
+import { createConnectionBanner } from './connection-banner.js';
 
 const TOKEN_KEY = 'sse.token';
-const BANNER_TEXT = 'Live updates disconnected, retrying...';
 const STATUSES = ['uploaded', 'transcribing', 'summarizing', 'ready'];
 const FATAL_MESSAGES = {
   unauthorized: 'Your access token is missing, invalid or has expired. Paste a new token to continue.',
@@ -45,7 +45,6 @@ let items = new Map();
 let truncated = false;
 let tag = null;
 let shared = null;
-let inOutage = false;
 let selected = new Set(
   (new URLSearchParams(location.search).get('status') || '').split(',').filter((s) => STATUSES.includes(s)),
 );
@@ -136,6 +135,8 @@ function applyEvent(ev) {
 }
 
 function announce(text) { els.live.textContent = text; }
+
+const connection = createConnectionBanner({ banner: els.banner, retryCount: els.retryCount, announce });
 function showError(text) { els.error.textContent = text; }
 
 function showTokenPanel(show) {
@@ -144,22 +145,7 @@ function showTokenPanel(show) {
 }
 
 function renderConnection(state, { relayed = false } = {}) {
-  document.body.dataset.connection = state.phase;
-  const disconnected = state.phase === 'retrying' || state.phase === 'offline';
-  els.banner.hidden = !disconnected;
-  els.retryCount.hidden = !disconnected;
-  if (state.phase === 'retrying') els.retryCount.textContent = `Reconnection attempt ${state.attempt}...`;
-  if (state.phase === 'offline') els.retryCount.textContent = 'You are offline. Reconnecting when the network is back...';
-  if (disconnected && !inOutage) {
-    inOutage = true;
-    announce(BANNER_TEXT);
-  } else if (state.phase === 'live') {
-    if (inOutage) announce('Live updates restored.');
-    inOutage = false;
-  } else if (!disconnected) {
-    if (inOutage) announce('');
-    inOutage = false;
-  }
+  connection.render(state);
   if (state.phase === 'live' || state.phase === 'connecting') showError('');
   if (state.phase === 'fatal') {
     const { kind, status } = state.fatal;
@@ -238,10 +224,7 @@ function setFilter(next) {
 function logOut() {
   stop();
   sessionStorage.removeItem(TOKEN_KEY);
-  els.banner.hidden = true;
-  els.retryCount.hidden = true;
-  inOutage = false;
-  document.body.dataset.connection = 'stopped';
+  connection.reset();
   showError('');
   els.list.hidden = true;
   showTokenPanel(true);

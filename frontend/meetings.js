@@ -4,11 +4,11 @@
 
 import { createStreamClient } from './stream-client.js';
 import { pageStreamOptions } from './stream-options.js';
+import { createConnectionBanner } from './connection-banner.js';
 import { createFieldWriter } from './optimistic-write.js';
 
 const TOKEN_KEY = 'sse.token';
 const STEPS = ['uploaded', 'transcribing', 'summarizing', 'ready'];
-const BANNER_TEXT = 'Live updates disconnected, retrying...';
 
 const FATAL_MESSAGES = {
   unauthorized: 'Your access token is missing, invalid or has expired. Paste a new token to continue.',
@@ -47,7 +47,6 @@ const els = {
 const meetingId = new URLSearchParams(location.search).get('id');
 let client = null;
 let current = null;      // the document on screen
-let inOutage = false;    // the live region speaks once per outage
 let titleWriter = null;  // the in-place title edit: saving until the stream confirms it
 
 // ---- token ----------------------------------------------------------------------------------
@@ -166,6 +165,8 @@ function announce(text) {
   els.live.textContent = text;
 }
 
+const connection = createConnectionBanner({ banner: els.banner, retryCount: els.retryCount, announce });
+
 function showError(text) {
   els.error.textContent = text;
 }
@@ -176,25 +177,7 @@ function showTokenPanel(show) {
 }
 
 function renderConnection(state) {
-  document.body.dataset.connection = state.phase;
-  const disconnected = state.phase === 'retrying' || state.phase === 'offline';
-  els.banner.hidden = !disconnected;
-  els.retryCount.hidden = !disconnected;
-  if (state.phase === 'retrying') els.retryCount.textContent = `Reconnection attempt ${state.attempt}...`;
-  if (state.phase === 'offline') els.retryCount.textContent = 'You are offline. Reconnecting when the network is back...';
-
-  if (disconnected && !inOutage) {
-    inOutage = true;
-    announce(BANNER_TEXT);
-  } else if (state.phase === 'live') {
-    if (inOutage) announce('Live updates restored.');
-    inOutage = false;
-  } else if (!disconnected) {
-    // An outage that ended without coming back live (fatal, stopped): empty the live region so
-    // the same words are announced again if a later outage begins.
-    if (inOutage) announce('');
-    inOutage = false;
-  }
+  connection.render(state);
 
   if (state.phase === 'live' || state.phase === 'connecting') showError('');
   if (state.phase === 'fatal') renderFatal(state.fatal);
@@ -244,10 +227,7 @@ function logOut() {
   if (client) client.stop();
   client = null;
   sessionStorage.removeItem(TOKEN_KEY);
-  els.banner.hidden = true;
-  els.retryCount.hidden = true;
-  inOutage = false;
-  document.body.dataset.connection = 'stopped';
+  connection.reset();
   showError('');
   els.meeting.hidden = true;
   els.titleEdit.hidden = true;
