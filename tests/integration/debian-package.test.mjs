@@ -15,6 +15,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, childPids, freePort, tmpDir, waitForPort } from '../lib/harness.mjs';
 
+// What an admin's shell has: not the variables of the `make test` that runs
+// this suite (under them make prints "Entering directory" lines).
+const ADMIN_ENV = Object.fromEntries(Object.entries(process.env)
+  .filter(([k]) => !['MAKELEVEL', 'MAKEFLAGS', 'MFLAGS', 'MAKEOVERRIDES'].includes(k)));
+
 const isRoot = process.getuid && process.getuid() === 0;
 const ETC = '/etc/apache2';
 const PKGS = ['libapache2-mod-sse', 'mod-sse-tools'];
@@ -32,7 +37,7 @@ const INSTALLED = [
 ];
 
 function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', ...opts });
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: ADMIN_ENV, ...opts });
   const output = `${r.stdout || ''}${r.stderr || ''}`;
   if (r.status !== 0 && !opts.allowFail) {
     throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}:\n${output}`);
