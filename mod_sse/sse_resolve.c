@@ -5,6 +5,7 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "http_protocol.h"
+#include "apr_strings.h"
 
 #include "sse_auth.h"
 #include "sse_http.h"
@@ -14,26 +15,51 @@ APLOG_USE_MODULE(sse);
 
 int sse_resolve(request_rec *r, const char *methods, int flags, sse_request *req)
 {
+    const sse_dir_conf *auth;
+    int method = (flags & SSE_RESOLVE_WRITE) ? M_PATCH : M_GET;
+
     memset(req, 0, sizeof(*req));
-    req->d = ap_get_module_config(r->per_dir_config, &sse_module);
+    req->d = auth = ap_get_module_config(r->per_dir_config, &sse_module);
     req->claims = apr_pcalloc(r->pool, sizeof(*req->claims));
 
     if (sse_http_cors(r, req->d, methods)) {
+        req->refused = "preflight";
         return 0;
     }
     /* HEAD arrives as M_GET with header_only set. */
-    if (r->method_number != M_GET || (r->header_only && !strstr(methods, "HEAD"))) {
+    if (r->method_number != method || (r->header_only && !strstr(methods, "HEAD"))) {
+        req->refused = "method_not_allowed";
         sse_http_method_not_allowed(r, methods);
         return 0;
     }
     if (flags & SSE_RESOLVE_ID) {
         req->id = sse_http_resource_id(r, req->d);
         if (!req->id) {
+            req->refused = "not_found";
             sse_http_json_error(r, HTTP_NOT_FOUND, "not_found", "no such resource");
             return 0;
         }
     }
-    if (sse_auth_authenticate(r, req->d, req->claims) != OK) {
+    if (flags & SSE_RESOLVE_WRITE) {
+        sse_dir_conf *header_only;
+
+        if (sse_auth_token_in_query(r, req->d)) {
+            req->refused = "invalid_request";
+            apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                           "Bearer realm=\"sse\", error=\"invalid_request\", "
+                           "error_description=\"writes take the token from the "
+                           "Authorization header only\"");
+            sse_http_json_error(r, HTTP_BAD_REQUEST, "invalid_request",
+                                "a write takes its token from the Authorization header, "
+                                "never from the URL");
+            return 0;
+        }
+        header_only = apr_pmemdup(r->pool, req->d, sizeof(*header_only));
+        header_only->token_query_param = NULL;
+        auth = header_only;
+    }
+    if (sse_auth_authenticate(r, auth, req->claims) != OK) {
+        req->refused = "unauthenticated";
         return 0;
     }
     return 1;

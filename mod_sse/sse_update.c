@@ -6,8 +6,9 @@
  * writers that read the same version cannot both win. A read before it
  * decides 404 (the one owner check, sse_auth_may_see) and 412 without
  * writing, and gives the version's stored type; the filter then makes the
- * write safe against whatever changed since. Every other method is
- * sse-resource's (GET, HEAD) or a CORS preflight.
+ * write safe against whatever changed since. CORS, the id and the
+ * (header-only) token are sse_resolve's, as for every handler. Every other
+ * method is sse-resource's (GET, HEAD) or a CORS preflight.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -21,6 +22,7 @@
 #include "sse_metrics.h"
 #include "sse_patch.h"
 #include "sse_query.h"
+#include "sse_resolve.h"
 #include "sse_rest.h"
 #include "sse_store.h"
 #include "sse_update.h"
@@ -35,6 +37,7 @@ typedef struct {
     const sse_dir_conf *d;
     const char *id;
     const char *fields;       /* for the log: allow-listed names only, never values */
+    const sse_jwt_claims *claims;
 } write_ctx;
 
 /* One info line per write: the id, the fields and the answer. */
@@ -209,8 +212,7 @@ static int write_patch(write_ctx *w)
 {
     request_rec *r = w->r;
     const sse_dir_conf *d = w->d;
-    sse_dir_conf header_only;
-    sse_jwt_claims claims;
+    const sse_jwt_claims *claims = w->claims;
     sse_store_doc doc;
     sse_patch patch;
     sse_patch_error perr;
@@ -224,27 +226,6 @@ static int write_patch(write_ctx *w)
     char *body;
     apr_size_t len;
     int star, bad, rv, n;
-
-    w->id = sse_http_resource_id(r, d);
-    if (!w->id || !*w->id) {
-        close_if_body(r);
-        return json_error(w, HTTP_NOT_FOUND, "not_found", "no such resource", NULL);
-    }
-    if (sse_auth_token_in_query(r, d)) {
-        close_if_body(r);
-        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
-                       "Bearer realm=\"sse\", error=\"invalid_request\", "
-                       "error_description=\"writes take the token from the Authorization header only\"");
-        return json_error(w, HTTP_BAD_REQUEST, "invalid_request",
-                          "a write takes its token from the Authorization header, never "
-                          "from the URL", NULL);
-    }
-    header_only = *d;
-    header_only.token_query_param = NULL;
-    if (sse_auth_authenticate(r, &header_only, &claims) != OK) {
-        close_if_body(r);
-        return answered(w, r->status, "unauthenticated");
-    }
 
     tags = if_match_versions(r, &star, &bad);
     if (bad) {
@@ -290,7 +271,7 @@ static int write_patch(write_ctx *w)
     if (st == SSE_STORE_UNAVAILABLE) {
         return store_unavailable(w, why);
     }
-    if (st == SSE_STORE_NOT_FOUND || !sse_auth_may_see(d, &claims, doc.stored)) {
+    if (st == SSE_STORE_NOT_FOUND || !sse_auth_may_see(d, claims, doc.stored)) {
         return json_error(w, HTTP_NOT_FOUND, "not_found", "no such resource", NULL);
     }
     if (!d->version_field || !bson_iter_init(&root, doc.stored)
@@ -308,7 +289,7 @@ static int write_patch(write_ctx *w)
         return send_document(w, HTTP_PRECONDITION_FAILED, &doc, "version_moved");
     }
 
-    append_owner(&cond, d, &claims);
+    append_owner(&cond, d, claims);
     bson_append_iter(&cond, d->version_field, -1, &vit);
     if (!bson_empty(patch.set)) BSON_APPEND_DOCUMENT(&update, "$set", patch.set);
     if (!bson_empty(patch.unset)) BSON_APPEND_DOCUMENT(&update, "$unset", patch.unset);
@@ -341,7 +322,7 @@ static int write_patch(write_ctx *w)
 
     /* After the write (or the race it lost), what is stored now. */
     st = sse_store_fetch(r->pool, r->server, d, w->id, &doc, &why);
-    if (st == SSE_STORE_FOUND && !sse_auth_may_see(d, &claims, doc.stored)) {
+    if (st == SSE_STORE_FOUND && !sse_auth_may_see(d, claims, doc.stored)) {
         st = SSE_STORE_NOT_FOUND;
     }
     if (ws == SSE_WRITE_DONE) {
@@ -363,24 +344,34 @@ static int write_patch(write_ctx *w)
 
 int sse_update_handler(request_rec *r)
 {
+    sse_request req;
     write_ctx w;
 
-    w.r = r;
-    w.d = ap_get_module_config(r->per_dir_config, &sse_module);
-    w.id = NULL;
-    w.fields = NULL;
-    if (r->method_number == M_OPTIONS) {
-        if (sse_http_cors(r, w.d, UPDATE_METHODS)) {
-            return OK;
-        }
-        return sse_http_method_not_allowed(r, UPDATE_METHODS);
-    }
     if (r->method_number == M_GET) {       /* HEAD arrives as M_GET */
         return sse_resource_handler(r);
     }
-    if (r->method_number != M_PATCH) {
+    if (r->method_number != M_PATCH && r->method_number != M_OPTIONS) {
         return sse_http_method_not_allowed(r, UPDATE_METHODS);
     }
-    sse_http_cors(r, w.d, UPDATE_METHODS);
+    /* CORS (a preflight for PATCH), the id and the header token, as every
+     * handler resolves them; an OPTIONS that is no preflight is a 405. */
+    if (!sse_resolve(r, UPDATE_METHODS, SSE_RESOLVE_ID | SSE_RESOLVE_WRITE, &req)) {
+        if (r->method_number != M_PATCH) {
+            return OK;
+        }
+        /* refused before the body is read */
+        close_if_body(r);
+        w.r = r;
+        w.d = req.d;
+        w.id = req.id;
+        w.fields = NULL;
+        w.claims = NULL;
+        return answered(&w, r->status, req.refused);
+    }
+    w.r = r;
+    w.d = req.d;
+    w.id = req.id;
+    w.fields = NULL;
+    w.claims = req.claims;
     return write_patch(&w);
 }

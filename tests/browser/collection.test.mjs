@@ -11,23 +11,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
-import { ROOT, startMockStore, startApache, storeClient, mintToken, tmpDir } from '../lib/harness.mjs';
+import { launchChromium, useFastBackoff, screenshot, BANNER_TEXT } from '../lib/browser.mjs';
+import { startMockStore, startApache, storeClient, mintToken, tmpDir } from '../lib/harness.mjs';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-const FAST_BACKOFF = [300, 600, 900, 1500];
-const BANNER_TEXT = 'Live updates disconnected, retrying...';
 const TEST_TIMEOUT = { timeout: 90000 };
-
-async function screenshot(page, name) {
-  const dirs = [path.join(ROOT, 'build/screenshots')];
-  if (process.env.UPDATE_SCREENSHOTS === '1') dirs.push(path.join(ROOT, 'docs'));
-  for (const dir of dirs) {
-    fs.mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: path.join(dir, `screenshot-${name}.png`) });
-  }
-}
 
 const minutesAgo = (n) => ({ $date: new Date(Date.now() - n * 60000).toISOString() });
 const meeting = (id, title, status, progress, age, ownerId = 'alice') =>
@@ -60,7 +47,7 @@ before(async () => {
   mongo = await storeClient(store.uri);
   meetings = mongo.db('meetings_app').collection('meetings');
   alice = await mintToken({ sub: 'alice' });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30000 });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -86,7 +73,7 @@ async function openTab(context, query = '') {
 
 async function newContext() {
   const context = await browser.newContext({ viewport: { width: 960, height: 760 }, deviceScaleFactor: 1, reducedMotion: 'reduce' });
-  await context.addInitScript((ms) => { window.sseStreamOptions = { backoffMs: ms, respectServerRetry: false }; }, FAST_BACKOFF);
+  await useFastBackoff(context);
   return context;
 }
 

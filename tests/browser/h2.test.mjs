@@ -4,13 +4,8 @@
 // mod_http2 (`Protocols h2 http/1.1`), mod_sse and mock-store.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchChromium, openPage, BANNER_TEXT } from '../lib/browser.mjs';
 import { startMockStore, startApache, storeClient, mintToken, selfSignedCert } from '../lib/harness.mjs';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', '--ignore-certificate-errors'];
-const FAST_BACKOFF = [300, 600, 900, 1500];
-const BANNER_TEXT = 'Live updates disconnected, retrying...';
 
 const DATA = {
   meetings_app: {
@@ -30,7 +25,7 @@ before(async () => {
   mongo = await storeClient(store.uri);
   meetings = mongo.db('meetings_app').collection('meetings');
   alice = await mintToken({ sub: 'alice' });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30000 });
+  browser = await launchChromium({ args: ['--ignore-certificate-errors'] });
 });
 
 after(async () => {
@@ -46,21 +41,10 @@ const waitText = (page, sel, expected, timeout = 15000) =>
   page.waitForFunction(([s, t]) => document.querySelector(s)?.textContent === t, [sel, expected], { timeout });
 
 test('over https + HTTP/2: live change without reload, banner when Apache stops, REST resync and reopen when it starts', { timeout: 90000 }, async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await page.addInitScript((ms) => { window.sseStreamOptions = { backoffMs: ms, respectServerRetry: false }; }, FAST_BACKOFF);
-  const log = [];
-  page.on('request', (req) => {
-    const url = new URL(req.url());
-    if (!url.pathname.startsWith('/v1/')) return;
-    const entry = { at: Date.now(), kind: url.pathname.endsWith('/events') ? 'stream' : 'rest', status: null };
-    entry.headers = req.allHeaders().catch(() => req.headers());
-    log.push(entry);
-    req.response().then((res) => { if (res) entry.status = res.status(); }).catch(() => {});
+  const { context, page, log } = await openPage(browser, {
+    url: apache.url, pathname: 'meetings.html?id=h2m', token: alice, fastBackoff: true,
   });
   try {
-    await page.goto(`${apache.url}/meetings.html?id=h2m#token=${encodeURIComponent(alice)}`);
     await waitText(page, '#meeting-status', 'uploaded');
     await page.waitForFunction(() => document.body.dataset.connection === 'live');
     const protocols = await page.evaluate(() => [

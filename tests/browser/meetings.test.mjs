@@ -9,26 +9,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
-import { ROOT, startMockStore, startApache, storeClient, mintToken } from '../lib/harness.mjs';
+import { launchChromium, openPage, screenshot, BANNER_TEXT } from '../lib/browser.mjs';
+import { startMockStore, startApache, storeClient, mintToken } from '../lib/harness.mjs';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-const FAST_BACKOFF = [300, 600, 900, 1500];
-const BANNER_TEXT = 'Live updates disconnected, retrying...';
 const TEST_TIMEOUT = { timeout: 90000 };
-
-async function screenshot(page, name) {
-  const dirs = [path.join(ROOT, 'build/screenshots')];
-  if (process.env.UPDATE_SCREENSHOTS === '1') dirs.push(path.join(ROOT, 'docs'));
-  for (const dir of dirs) {
-    fs.mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: path.join(dir, `screenshot-${name}.png`) });
-  }
-}
 
 const now = () => new Date();
 const meeting = (id, title, status, progress, ownerId = 'alice') =>
@@ -59,7 +44,7 @@ before(async () => {
   mongo = await storeClient(store.uri);
   meetings = mongo.db('meetings_app').collection('meetings');
   alice = await mintToken({ sub: 'alice' });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30000 });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -74,56 +59,33 @@ after(async () => {
  * A fresh browser context on the meeting page, with a log of every /v1/ request (in order, with
  * its headers, response status or failure) and a record of what the live region announced.
  */
-async function openPage(id, { token = alice, fastBackoff = true, viewport = { width: 960, height: 720 } } = {}) {
-  // reduced motion: the progress bar is drawn at its value at once, for steady screenshots
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, reducedMotion: 'reduce' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  if (fastBackoff) await page.addInitScript((ms) => { window.sseStreamOptions = { backoffMs: ms, respectServerRetry: false }; }, FAST_BACKOFF);
-  await page.addInitScript(() => {
-    window.__announcements = [];
-    window.__focusMoves = 0;
-    window.__bannerShown = [];  // performance.now() each time the banner appears
-    window.__fetches = [];      // performance.now() and URL of each fetch() the page makes
-    const realFetch = window.fetch;
-    window.fetch = (input, init) => {
-      window.__fetches.push({ url: String(input), at: performance.now() });
-      return realFetch(input, init);
-    };
-    document.addEventListener('DOMContentLoaded', () => {
-      const live = document.getElementById('connection-live');
-      new MutationObserver(() => window.__announcements.push(live.textContent))
-        .observe(live, { childList: true, characterData: true, subtree: true });
-      const banner = document.getElementById('connection-banner');
-      new MutationObserver(() => { if (!banner.hidden) window.__bannerShown.push(performance.now()); })
-        .observe(banner, { attributes: true, attributeFilter: ['hidden'] });
-      document.addEventListener('focusin', () => { window.__focusMoves += 1; });
-    });
+function openMeetingPage(id, { token = alice, fastBackoff = true, viewport = { width: 960, height: 720 } } = {}) {
+  return openPage(browser, {
+    url: apache.url, pathname: `meetings.html?id=${id}`, token, fastBackoff,
+    // reduced motion: the progress bar is drawn at its value at once, for steady screenshots
+    context: { viewport, deviceScaleFactor: 1, reducedMotion: 'reduce' },
+    init: [() => {
+      window.__announcements = [];
+      window.__focusMoves = 0;
+      window.__bannerShown = [];  // performance.now() each time the banner appears
+      window.__fetches = [];      // performance.now() and URL of each fetch() the page makes
+      const realFetch = window.fetch;
+      window.fetch = (input, init) => {
+        window.__fetches.push({ url: String(input), at: performance.now() });
+        return realFetch(input, init);
+      };
+      document.addEventListener('DOMContentLoaded', () => {
+        const live = document.getElementById('connection-live');
+        new MutationObserver(() => window.__announcements.push(live.textContent))
+          .observe(live, { childList: true, characterData: true, subtree: true });
+        const banner = document.getElementById('connection-banner');
+        new MutationObserver(() => { if (!banner.hidden) window.__bannerShown.push(performance.now()); })
+          .observe(banner, { attributes: true, attributeFilter: ['hidden'] });
+        document.addEventListener('focusin', () => { window.__focusMoves += 1; });
+      });
+    }],
+    onPage: (page) => { if (process.env.SSE_BROWSER_DEBUG) page.on('console', (m) => console.log(`[${id}] ${m.text()}`)); },
   });
-
-  if (process.env.SSE_BROWSER_DEBUG) page.on('console', (m) => console.log(`[${id}] ${m.text()}`));
-  const log = [];
-  const byRequest = new Map();
-  page.on('request', (req) => {
-    const url = new URL(req.url());
-    if (!url.pathname.startsWith('/v1/')) return;
-    const entry = { at: Date.now(), kind: url.pathname.endsWith('/events') ? 'stream' : 'rest', path: url.pathname, status: null, failure: null };
-    entry.headers = req.allHeaders().catch(() => req.headers());
-    byRequest.set(req, entry);
-    log.push(entry);
-  });
-  page.on('response', (res) => {
-    const entry = byRequest.get(res.request());
-    if (entry) { entry.status = res.status(); entry.responseHeaders = res.headers(); }
-  });
-  page.on('requestfailed', (req) => {
-    const entry = byRequest.get(req);
-    if (entry) entry.failure = req.failure()?.errorText || 'failed';
-  });
-
-  const fragment = token ? `#token=${encodeURIComponent(token)}` : '';
-  await page.goto(`${apache.url}/meetings.html?id=${id}${fragment}`);
-  return { context, page, log };
 }
 
 const text = (page, sel) => page.locator(sel).textContent();
@@ -139,7 +101,7 @@ async function setMeeting(id, fields) {
 // ---- live ---------------------------------------------------------------------------------
 
 test('the live status shows and changes without a reload; the stream carries the bearer header', TEST_TIMEOUT, async () => {
-  const { context, page, log } = await openPage('m1');
+  const { context, page, log } = await openMeetingPage('m1');
   try {
     await waitText(page, '#meeting-status', 'transcribing');
     await waitPhase(page, 'live');
@@ -176,7 +138,7 @@ test('the live status shows and changes without a reload; the stream carries the
 });
 
 test('the page fits a phone screen without sideways scrolling', TEST_TIMEOUT, async () => {
-  const { context, page } = await openPage('phone', { viewport: { width: 375, height: 720 } });
+  const { context, page } = await openMeetingPage('phone', { viewport: { width: 375, height: 720 } });
   try {
     await waitText(page, '#meeting-status', 'summarizing');
     const { scrollWidth, clientWidth } = await page.evaluate(() => ({
@@ -192,7 +154,7 @@ test('the page fits a phone screen without sideways scrolling', TEST_TIMEOUT, as
 // ---- outage -------------------------------------------------------------------------------
 
 test('Apache down: banner and retry count; back up: REST resync before the stream reopens with Last-Event-ID', TEST_TIMEOUT, async () => {
-  const { context, page, log } = await openPage('outage');
+  const { context, page, log } = await openMeetingPage('outage');
   try {
     await waitText(page, '#meeting-status', 'transcribing');
     await waitPhase(page, 'live');
@@ -245,7 +207,7 @@ test('Apache down: banner and retry count; back up: REST resync before the strea
 });
 
 test('the first reconnect waits the real 5 s (no test backoff)', TEST_TIMEOUT, async () => {
-  const { context, page, log } = await openPage('five', { fastBackoff: false });
+  const { context, page, log } = await openMeetingPage('five', { fastBackoff: false });
   try {
     await waitPhase(page, 'live');
     await stopApache();
@@ -275,7 +237,7 @@ test('the first reconnect waits the real 5 s (no test backoff)', TEST_TIMEOUT, a
 
 test('an expired token: a clear message, no retry loop, and a pasted token resumes', TEST_TIMEOUT, async () => {
   const expired = await mintToken({ sub: 'alice', expSeconds: -3600 });
-  const { context, page, log } = await openPage('m1', { token: expired });
+  const { context, page, log } = await openMeetingPage('m1', { token: expired });
   try {
     await waitPhase(page, 'fatal');
     assert.match(await text(page, '#connection-error'), /expired/);
@@ -296,7 +258,7 @@ test('an expired token: a clear message, no retry loop, and a pasted token resum
 });
 
 test('someone else\'s meeting: "this meeting is gone", no retry loop', TEST_TIMEOUT, async () => {
-  const { context, page, log } = await openPage('bobs');
+  const { context, page, log } = await openMeetingPage('bobs');
   try {
     await waitPhase(page, 'fatal');
     assert.match(await text(page, '#connection-error'), /^This meeting is gone/);
@@ -313,7 +275,7 @@ test('someone else\'s meeting: "this meeting is gone", no retry loop', TEST_TIME
 // ---- leaving ------------------------------------------------------------------------------
 
 test('Log out aborts the stream, forgets the token and asks for a new one', TEST_TIMEOUT, async () => {
-  const { context, page, log } = await openPage('leave');
+  const { context, page, log } = await openMeetingPage('leave');
   try {
     await waitText(page, '#meeting-status', 'summarizing');
     await waitPhase(page, 'live');

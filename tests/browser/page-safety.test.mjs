@@ -4,11 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
+import { launchChromium, openPage } from '../lib/browser.mjs';
 import { startMockStore, startApache, storeClient, mintToken, opcounters } from '../lib/harness.mjs';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 const POLL_MS = 500;
 const TEST_TIMEOUT = { timeout: 30000 };
 const XSS_TITLE = '<img src=x onerror="window.__xss=1">';
@@ -35,7 +33,7 @@ before(async () => {
   mongo = await storeClient(store.uri);
   meetings = mongo.db('meetings_app').collection('meetings');
   alice = await mintToken({ sub: 'alice' });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30000 });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -46,26 +44,11 @@ after(async () => {
 });
 
 // A fresh context on the meeting page, with a log of the page's /v1/ requests (status or failure).
-async function openPage(id) {
-  const context = await browser.newContext({ viewport: { width: 960, height: 720 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(10000);
-  const log = [];
-  const byRequest = new Map();
-  page.on('request', (req) => {
-    const url = new URL(req.url());
-    if (!url.pathname.startsWith('/v1/')) return;
-    const entry = { kind: url.pathname.endsWith('/events') ? 'stream' : 'rest', status: null, failure: null };
-    byRequest.set(req, entry);
-    log.push(entry);
+function openMeetingPage(id) {
+  return openPage(browser, {
+    url: apache.url, pathname: `meetings.html?id=${id}`, token: alice, timeout: 10000,
+    context: { viewport: { width: 960, height: 720 } },
   });
-  page.on('response', (res) => { const e = byRequest.get(res.request()); if (e) e.status = res.status(); });
-  page.on('requestfailed', (req) => {
-    const e = byRequest.get(req);
-    if (e) e.failure = req.failure()?.errorText || 'failed';
-  });
-  await page.goto(`${apache.url}/meetings.html?id=${id}#token=${encodeURIComponent(alice)}`);
-  return { context, page, log };
 }
 
 const waitText = (page, sel, expected, timeout = 10000) =>
@@ -73,7 +56,7 @@ const waitText = (page, sel, expected, timeout = 10000) =>
 
 test('HTML in a meeting\'s title and status is shown as text and never runs', TEST_TIMEOUT, async () => {
   await meetings.updateOne({ _id: 'xss' }, { $set: { status: XSS_STATUS, updatedAt: new Date() } });
-  const { context, page } = await openPage('xss');
+  const { context, page } = await openMeetingPage('xss');
   try {
     await waitText(page, '#meeting-title', XSS_TITLE);
     await waitText(page, '#meeting-status', XSS_STATUS);
@@ -97,7 +80,7 @@ test('HTML in a meeting\'s title and status is shown as text and never runs', TE
 });
 
 test('leaving the page (pagehide) aborts the stream and its polling stops within one interval', TEST_TIMEOUT, async () => {
-  const { context, page, log } = await openPage('leave');
+  const { context, page, log } = await openMeetingPage('leave');
   try {
     await waitText(page, '#meeting-status', 'summarizing');
     await page.waitForFunction(() => document.body.dataset.connection === 'live', null, { timeout: 10000 });

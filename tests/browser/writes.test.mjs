@@ -8,11 +8,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, openPage } from '../lib/browser.mjs';
 import { ROOT, startMockStore, startApache, storeClient, mintToken } from '../lib/harness.mjs';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 const TEST_TIMEOUT = { timeout: 90000 };
 const MSG = {
   saving: 'Saving…',
@@ -33,7 +31,7 @@ before(async () => {
   mongo = await storeClient(store.uri);
   meetings = mongo.db('meetings_app').collection('meetings');
   alice = await mintToken({ sub: 'alice' });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30000 });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -46,28 +44,28 @@ after(async () => {
 
 /** The meeting page in a fresh context, recording live-region announcements, title-state
  * changes (with the time each happened) and every PATCH answer. */
-async function openPage(id, server = apache) {
-  const context = await browser.newContext({ viewport: { width: 960, height: 720 }, reducedMotion: 'reduce' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await page.addInitScript(() => {
-    window.__announcements = [];
-    window.__titleStates = [];
-    document.addEventListener('DOMContentLoaded', () => {
-      const live = document.getElementById('connection-live');
-      new MutationObserver(() => window.__announcements.push(live.textContent))
-        .observe(live, { childList: true, characterData: true, subtree: true });
-      const state = document.getElementById('meeting-title-state');
-      const title = document.getElementById('meeting-title');
-      new MutationObserver(() => window.__titleStates.push({ state: state.dataset.state, text: state.textContent, title: title.textContent, at: Date.now() }))
-        .observe(state, { attributes: true, childList: true, characterData: true, subtree: true });
-    });
-  });
+async function openMeetingPage(id, server = apache) {
   const patches = [];
-  page.on('response', (res) => {
-    if (res.request().method() === 'PATCH') patches.push({ status: res.status(), etag: res.headers().etag, at: Date.now() });
+  const { context, page } = await openPage(browser, {
+    url: server.url, pathname: `meetings.html?id=${id}`, token: alice,
+    context: { viewport: { width: 960, height: 720 }, reducedMotion: 'reduce' },
+    init: [() => {
+      window.__announcements = [];
+      window.__titleStates = [];
+      document.addEventListener('DOMContentLoaded', () => {
+        const live = document.getElementById('connection-live');
+        new MutationObserver(() => window.__announcements.push(live.textContent))
+          .observe(live, { childList: true, characterData: true, subtree: true });
+        const state = document.getElementById('meeting-title-state');
+        const title = document.getElementById('meeting-title');
+        new MutationObserver(() => window.__titleStates.push({ state: state.dataset.state, text: state.textContent, title: title.textContent, at: Date.now() }))
+          .observe(state, { attributes: true, childList: true, characterData: true, subtree: true });
+      });
+    }],
+    onPage: (page) => page.on('response', (res) => {
+      if (res.request().method() === 'PATCH') patches.push({ status: res.status(), etag: res.headers().etag, at: Date.now() });
+    }),
   });
-  await page.goto(`${server.url}/meetings.html?id=${id}#token=${encodeURIComponent(alice)}`);
   await page.waitForFunction(() => document.body.dataset.connection === 'live');
   await page.locator('#meeting-title-edit').waitFor({ state: 'visible' });
   return { context, page, patches };
@@ -88,7 +86,7 @@ async function editWithKeyboard(page, value) {
 }
 
 test('edit → "Saving…" at once → "Saved" when the stream delivers the version the PATCH answered', TEST_TIMEOUT, async () => {
-  const { context, page, patches } = await openPage('edit');
+  const { context, page, patches } = await openMeetingPage('edit');
   try {
     assert.equal(await titleText(page), 'Planning');
     // the field is labelled for screen readers
@@ -121,7 +119,7 @@ test('edit → "Saving…" at once → "Saved" when the stream delivers the vers
 });
 
 test('Escape cancels the edit: nothing is sent, the title stays, focus returns to the button', TEST_TIMEOUT, async () => {
-  const { context, page, patches } = await openPage('esc');
+  const { context, page, patches } = await openMeetingPage('esc');
   try {
     await page.locator('#meeting-title-edit').click();
     await page.keyboard.type(' and more');
@@ -137,7 +135,7 @@ test('Escape cancels the edit: nothing is sent, the title stays, focus returns t
 });
 
 test('a failing update (failCommand on update) rolls the title back and says the server is unavailable', TEST_TIMEOUT, async () => {
-  const { context, page, patches } = await openPage('down');
+  const { context, page, patches } = await openMeetingPage('down');
   const admin = mongo.db('admin');
   await admin.command({ configureFailPoint: 'failCommand', mode: 'alwaysOn', data: { failCommands: ['update'], errorCode: 91 } });
   try {
@@ -157,7 +155,7 @@ test('a failing update (failCommand on update) rolls the title back and says the
 });
 
 test('a change made elsewhere: the edit gets 412 and the page shows the latest title with the reason', TEST_TIMEOUT, async () => {
-  const { context, page, patches } = await openPage('race', slowApache);
+  const { context, page, patches } = await openMeetingPage('race', slowApache);
   try {
     assert.equal(await titleText(page), 'Original');
     // Another writer moves the document on; this page's stream polls again only in 30 s.

@@ -11,6 +11,7 @@ import {
   ROOT, startMockStore, startApache, storeClient, opcounters, mintToken, openStream,
   testSecretFile, freePort, configTest, tmpDir,
 } from '../lib/harness.mjs';
+import { assertBearer401 } from '../lib/sse-client.mjs';
 import { renderApacheConf } from '../lib/apache-conf.mjs';
 
 const POLL_MS = 300;
@@ -163,12 +164,8 @@ test('hostile or unknown query parameters are 400 invalid_request on both handle
 
 test('no token is 401 with a Bearer challenge; a bad token 401 invalid_token', async () => {
   for (const url of [listUrl(), streamUrl()]) {
-    const none = await fetch(url);
-    assert.equal(none.status, 401);
-    assert.match(none.headers.get('www-authenticate'), /^Bearer realm="sse"/);
-    const badTok = await fetch(url, { headers: { Authorization: 'Bearer abc.def.ghi' } });
-    assert.equal(badTok.status, 401);
-    assert.match(badTok.headers.get('www-authenticate'), /invalid_token/);
+    await assertBearer401(await fetch(url));
+    await assertBearer401(await fetch(url, { headers: { Authorization: 'Bearer abc.def.ghi' } }), { challenge: /invalid_token/ });
   }
   const post = await fetch(listUrl(), { method: 'POST', headers: { Authorization: `Bearer ${alice}` } });
   assert.equal(post.status, 405);

@@ -15,6 +15,7 @@ import {
   ROOT, MODULE, TEST_SECRET, startMockStore, startApache, storeClient, opcounters,
   mintToken, openStream, configTest, tmpDir,
 } from '../lib/harness.mjs';
+import { assertBearer401 } from '../lib/sse-client.mjs';
 
 const POLL_MS = 500;
 const ISS = 'https://login.example.com/';
@@ -141,12 +142,7 @@ async function status(p, token) {
 }
 
 async function invalid(p, token, what) {
-  const res = await get(p, token);
-  assert.equal(res.status, 401, `${what}: status`);
-  assert.match(res.headers.get('www-authenticate') || '', /error="invalid_token", error_description="[^"]+"/, `${what}: challenge`);
-  const body = await res.json();
-  assert.equal(body.error, 'invalid_token', `${what}: body`);
-  return res.headers.get('www-authenticate');
+  return assertBearer401(await get(p, token), { error: 'invalid_token', what });
 }
 
 const now = () => Math.floor(Date.now() / 1000);

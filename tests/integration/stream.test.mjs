@@ -10,6 +10,7 @@ import {
   ROOT, TEST_SECRET, startMockStore, startApache, storeClient, opcounters,
   mintToken, openStream, tmpDir, testSecretFile,
 } from '../lib/harness.mjs';
+import { assertBearer401 } from '../lib/sse-client.mjs';
 import { renderSseLocation } from '../lib/apache-conf.mjs';
 import fs from 'node:fs';
 
@@ -170,23 +171,14 @@ test('an owner array containing the caller grants access; newlines stay inside o
 });
 
 test('missing token: 401 with a Bearer challenge and a JSON body', async () => {
-  const res = await fetch(eventsUrl('m1'));
-  assert.equal(res.status, 401);
-  assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="sse"');
-  const body = await res.json();
-  assert.equal(body.error, 'missing_token');
+  await assertBearer401(await fetch(eventsUrl('m1')), { error: 'missing_token' });
 });
 
 const usedTokens = new Set();
 async function rejectedWith(token, pattern) {
   usedTokens.add(token);
   const res = await fetch(eventsUrl('m1'), { headers: { Authorization: `Bearer ${token}` } });
-  assert.equal(res.status, 401);
-  const challenge = res.headers.get('www-authenticate');
-  assert.match(challenge, /^Bearer realm="sse", error="invalid_token", error_description="[^"]+"$/);
-  assert.match(challenge, pattern);
-  const body = await res.json();
-  assert.equal(body.error, 'invalid_token');
+  const challenge = await assertBearer401(res, { error: 'invalid_token', challenge: pattern });
   assert.ok(!challenge.includes(token.slice(0, 20)), 'the token is never echoed');
   return challenge;
 }
@@ -207,9 +199,8 @@ test('SSETokenQueryParam accepts a token from the query; tokens over 8 KiB are r
   const ok = await fetch(`${apache.url}/v2/short/quiet?access_token=${alice}`);
   assert.equal(ok.status, 200);
   const big = await mintToken({ sub: 'alice', claims: { pad: 'x'.repeat(9000) } });
-  const res = await fetch(`${apache.url}/v2/short/quiet?access_token=${big}`);
-  assert.equal(res.status, 401);
-  assert.match(res.headers.get('www-authenticate'), /error="invalid_token", error_description="[^"]*large[^"]*"/);
+  await assertBearer401(await fetch(`${apache.url}/v2/short/quiet?access_token=${big}`),
+    { challenge: /error="invalid_token", error_description="[^"]*large[^"]*"/ });
   await rejectedWith(big, /large/);
   const twice = await fetch(`${apache.url}/v2/short/quiet?access_token=${alice}`, { headers: { Authorization: `Bearer ${alice}` } });
   assert.equal(twice.status, 400, 'RFC 6750: one method per request');
@@ -286,8 +277,7 @@ test('a token that expires mid-stream ends it with token_expired; the same token
     assert.ok(await s.closedByServerWithin(2000), 'the server closed the stream');
   } finally { s.close(); }
   const again = await fetch(eventsUrl('quiet'), { headers: { Authorization: `Bearer ${token}` } });
-  assert.equal(again.status, 401);
-  assert.match(again.headers.get('www-authenticate'), /expired/);
+  await assertBearer401(again, { challenge: /expired/ });
 });
 
 test('a deleted document ends the stream with not_found and reconnect false', async () => {

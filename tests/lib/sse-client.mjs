@@ -5,6 +5,7 @@
 // an instance that dies takes exactly its own streams with it.
 //
 // Everything it saw is kept per connection, for the tests to judge.
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createParser } from 'eventsource-parser';
 
@@ -94,4 +95,24 @@ export async function waitUntil(cond, timeoutMs, what, stepMs = 50) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/**
+ * Asserts a fetch() answer is a 401 with mod_sse's RFC 6750 challenge (realm "sse"): for
+ * error 'missing_token' exactly `Bearer realm="sse"`, for 'invalid_token' the error with a
+ * quoted error_description; `challenge` is a pattern the header must match too; with `error`
+ * the JSON body's error is checked. `what` names the case in messages. Returns the challenge.
+ */
+export async function assertBearer401(res, { error, challenge, what } = {}) {
+  const say = (m) => (what ? `${what}: ${m}` : m);
+  assert.equal(res.status, 401, say('status'));
+  const header = res.headers.get('www-authenticate') || '';
+  assert.match(header, /^Bearer realm="sse"/, say('Bearer challenge'));
+  if (error === 'missing_token') assert.equal(header, 'Bearer realm="sse"', say('challenge'));
+  if (error === 'invalid_token') {
+    assert.match(header, /^Bearer realm="sse", error="invalid_token", error_description="[^"]+"$/, say('challenge'));
+  }
+  if (challenge) assert.match(header, challenge, say('challenge'));
+  if (error) assert.equal((await res.json()).error, error, say('body'));
+  return header;
 }
