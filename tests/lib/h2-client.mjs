@@ -3,7 +3,7 @@
 // session, parsed with eventsource-parser like the harness' HTTP/1.1 reader.
 import http2 from 'node:http2';
 import fs from 'node:fs';
-import { createParser } from 'eventsource-parser';
+import { streamParser } from './harness.mjs';
 
 // One HTTP/2 connection: h2 over TLS for https:// URLs (trusting `caFile`),
 // h2c with prior knowledge for http:// URLs.
@@ -77,22 +77,7 @@ export function openH2Stream(session, path, { token, lastEventId } = {}) {
     req.once('error', reject);
   });
   stream.response.catch(() => {});
-  const parser = createParser({
-    onEvent(ev) {
-      const e = { event: ev.event || 'message', id: ev.id, data: ev.data, at: Date.now() };
-      try { e.json = JSON.parse(ev.data); } catch { /* not JSON */ }
-      stream.events.push(e);
-      for (const w of [...stream.waiters]) {
-        if (stream.events.indexOf(e) >= w.from && w.pred(e)) {
-          clearTimeout(w.timer);
-          stream.waiters.splice(stream.waiters.indexOf(w), 1);
-          w.resolve(e);
-        }
-      }
-    },
-    onComment(c) { stream.comments.push({ text: c, at: Date.now() }); },
-    onRetry(ms) { stream.retry = ms; },
-  });
+  const parser = streamParser(stream);
   req.setEncoding('utf8');
   req.on('data', (text) => parser.feed(text));
   stream.done = new Promise((resolve) => {

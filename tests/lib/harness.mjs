@@ -279,6 +279,28 @@ export async function mintToken({ sub = 'alice', expSeconds = 3600, claims = {},
 
 // Opens a stream the way the frontend does (fetch + bearer header) and parses
 // it with eventsource-parser. `events` fills as they arrive.
+// The parser that fills a stream record (events with their arrival time,
+// comments, retry) and wakes the waiters of its next(); shared by the HTTP/1.1
+// reader here and the HTTP/2 one in h2-client.mjs.
+export function streamParser(stream) {
+  return createParser({
+    onEvent(ev) {
+      const e = { event: ev.event || 'message', id: ev.id, data: ev.data, at: Date.now() };
+      try { e.json = JSON.parse(ev.data); } catch { /* not JSON */ }
+      stream.events.push(e);
+      for (const w of [...stream.waiters]) {
+        if (stream.events.indexOf(e) >= w.from && w.pred(e)) {
+          clearTimeout(w.timer);
+          stream.waiters.splice(stream.waiters.indexOf(w), 1);
+          w.resolve(e);
+        }
+      }
+    },
+    onComment(c) { stream.comments.push({ text: c, at: Date.now() }); },
+    onRetry(ms) { stream.retry = ms; },
+  });
+}
+
 export async function openStream(url, { token, lastEventId, headers = {} } = {}) {
   const controller = new AbortController();
   const h = { Accept: 'text/event-stream', ...headers };
@@ -319,22 +341,7 @@ export async function openStream(url, { token, lastEventId, headers = {} } = {})
     stream.closedByServerWithin = async () => true;
     return stream;
   }
-  const parser = createParser({
-    onEvent(ev) {
-      const e = { event: ev.event || 'message', id: ev.id, data: ev.data, at: Date.now() };
-      try { e.json = JSON.parse(ev.data); } catch { /* not JSON */ }
-      stream.events.push(e);
-      for (const w of [...stream.waiters]) {
-        if (stream.events.indexOf(e) >= w.from && w.pred(e)) {
-          clearTimeout(w.timer);
-          stream.waiters.splice(stream.waiters.indexOf(w), 1);
-          w.resolve(e);
-        }
-      }
-    },
-    onComment(c) { stream.comments.push({ text: c, at: Date.now() }); },
-    onRetry(ms) { stream.retry = ms; },
-  });
+  const parser = streamParser(stream);
   const decoder = new TextDecoder();
   stream.done = (async () => {
     try {
