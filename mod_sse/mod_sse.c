@@ -177,6 +177,10 @@ static const command_rec sse_cmds[] = {
         "repeatable; any other query parameter is refused"),
     AP_INIT_TAKE1("SSEListLimit", sse_conf_set_list_limit, NULL, DIR_CONF,
         "Most documents a list or list stream holds, newest first (default 500, at most 10000)"),
+    /* Shared polls (issue 17) */
+    AP_INIT_TAKE1("SSEPollBatch", sse_conf_set_poll_batch, NULL, DIR_CONF,
+        "Most document ids in one shared find ($in), 1 to 1000 (default 100); "
+        "1 = every stream polls on its own"),
     { NULL }
 };
 

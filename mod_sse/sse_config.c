@@ -29,6 +29,8 @@
 #define SSE_DEFAULT_MAX_PER_USER  16
 #define SSE_DEFAULT_LIST_LIMIT    500
 #define MAX_LIST_LIMIT            10000
+#define SSE_DEFAULT_POLL_BATCH    100
+#define MAX_POLL_BATCH            1000
 #define MIN_POLL              apr_time_from_msec(100)
 /* Keeps "started + lifetime" and friends far from overflow. */
 #define MAX_DURATION          apr_time_from_sec(366 * 24 * 3600)
@@ -80,6 +82,11 @@ long sse_conf_retry_ms(const sse_dir_conf *d)
 long sse_conf_list_limit(const sse_dir_conf *d)
 {
     return d->list_limit >= 0 ? d->list_limit : SSE_DEFAULT_LIST_LIMIT;
+}
+
+int sse_conf_poll_batch(const sse_dir_conf *d)
+{
+    return d->poll_batch >= 1 ? d->poll_batch : SSE_DEFAULT_POLL_BATCH;
 }
 
 /* Set once in child_init, read-only afterwards: the default instance id.
@@ -162,6 +169,7 @@ void *sse_conf_create_dir_conf(apr_pool_t *p, char *dir)
     d->emit_always = SSE_UNSET;
     d->max_streams_per_user = SSE_UNSET;
     d->list_limit = SSE_UNSET;
+    d->poll_batch = SSE_UNSET;
     return d;
 }
 
@@ -200,6 +208,7 @@ void *sse_conf_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
     sse_update_merge_conf(conf, base, add);
     MERGE_PTR(filter_params);   /* an inner list replaces the outer one */
     MERGE_NUM(list_limit);
+    MERGE_NUM(poll_batch);
     return conf;
 }
 
@@ -433,6 +442,20 @@ const char *sse_conf_set_list_limit(cmd_parms *cmd, void *d_, const char *arg)
                             arg, MAX_LIST_LIMIT);
     }
     d->list_limit = (long)n;
+    return NULL;
+}
+
+const char *sse_conf_set_poll_batch(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (!*arg || *end || !apr_isdigit(*arg) || n < 1 || n > MAX_POLL_BATCH) {
+        return apr_psprintf(cmd->pool, "SSEPollBatch: '%s' is not a number from 1 to %d",
+                            arg, MAX_POLL_BATCH);
+    }
+    d->poll_batch = (int)n;
     return NULL;
 }
 

@@ -63,6 +63,8 @@ typedef struct {
     /* Lists (issue 13) */
     apr_array_header_t *filter_params;  /* sse_filter_param; SSEFilterParam */
     long list_limit;                /* SSEListLimit or SSE_UNSET */
+    /* Shared polls (issue 17) */
+    int poll_batch;                 /* SSEPollBatch or SSE_UNSET; 1 = no sharing */
 } sse_dir_conf;
 
 /* SSEWriteConcern majority, kept apart from any number of nodes. */
@@ -83,6 +85,7 @@ apr_off_t sse_conf_max_body(const sse_dir_conf *d);
 int sse_conf_write_w(const sse_dir_conf *d);
 apr_interval_time_t sse_conf_write_timeout(const sse_dir_conf *d);
 long sse_conf_list_limit(const sse_dir_conf *d);
+int sse_conf_poll_batch(const sse_dir_conf *d);
 
 /* What the `connected` event names as `instance`: SSEInstanceName with %v
  * (ServerName), %p (local port) and %P (child PID) expanded, or by default
@@ -114,6 +117,7 @@ const char *sse_conf_set_emit(cmd_parms *cmd, void *d, const char *arg);
 const char *sse_conf_add_filter_param(cmd_parms *cmd, void *d, const char *name,
                                       const char *field);
 const char *sse_conf_set_list_limit(cmd_parms *cmd, void *d, const char *arg);
+const char *sse_conf_set_poll_batch(cmd_parms *cmd, void *d, const char *arg);
 const char *sse_conf_add_jwt_key(cmd_parms *cmd, void *d, const char *alg,
                                  const char *src, const char *kid);
 const char *sse_conf_set_jwks_file(cmd_parms *cmd, void *d, const char *path);

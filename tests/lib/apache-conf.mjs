@@ -36,6 +36,8 @@ export function renderApacheConf({
   listenBacklog = null,
   // The list handlers (issue 13): SSEListLimit and extra list directives.
   listLimit = null,
+  // SSEPollBatch (issue 17); null keeps the module's default (100).
+  pollBatch = null,
 }) {
   const uri = storeUri.includes('?') ? storeUri : `${storeUri.replace(/\/$/, '')}/?${storeUriOptions}`;
   const mods = '/usr/lib/apache2/modules';
@@ -104,6 +106,7 @@ ${maxStreamsPerUser === undefined ? '' : `SSEMaxStreamsPerUser ${maxStreamsPerUs
 ${idFrom === 'segment' ? '    SSEIdFrom path-segment 3' : ''}
     SSEFilterParam status status
 ${listLimit ? `    SSEListLimit ${listLimit}` : ''}
+${pollBatch ? `    SSEPollBatch ${pollBatch}` : ''}
 ${locationExtra}
 </Location>
 <LocationMatch "^/v1/meetings/${idPattern}/events$">
