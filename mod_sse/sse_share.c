@@ -284,7 +284,7 @@ static void read_batch(sse_share *sh, share_entry *e, apr_pool_t *tick, apr_time
     }
     sh->stats.batches++;
     sh->stats.reads += (apr_uint64_t)n;
-    asked = apr_time_now();
+    asked = now;                    /* the poll's clock: its tick began just now */
     apr_thread_mutex_unlock(sh->lock);
 
     apr_pool_create(&scratch, tick);
