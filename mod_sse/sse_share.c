@@ -421,6 +421,21 @@ const sse_share_read *sse_share_poll(sse_share_sub *sub, apr_pool_t *tick, apr_t
     return &res->read;
 }
 
+void sse_share_pass(sse_share_sub *sub)
+{
+    sse_share *sh = sub->share;
+    share_entry *e = sub->e;
+
+    apr_thread_mutex_lock(sh->lock);
+    if (e->result && e->gen > sub->seen) {
+        sub->seen = e->gen;
+        if (--e->waiting == 0) {
+            drop_result(sh, e);
+        }
+    }
+    apr_thread_mutex_unlock(sh->lock);
+}
+
 /* ------------------------------------------------------------------ */
 /* The table                                                           */
 /* ------------------------------------------------------------------ */

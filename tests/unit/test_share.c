@@ -268,6 +268,30 @@ static void a_kept_read_goes_when_its_last_reader_leaves(void **state)
     apr_pool_destroy(tick);
 }
 
+static void a_stalled_stream_lets_go_of_its_read(void **state)
+{
+    sse_share *sh = make_share();
+    apr_pool_t *p = subpool(), *tick = subpool();
+    fake_store fs = { 0 };
+    apr_time_t t0 = apr_time_now(), next, n;
+    sse_share_sub *a = join(sh, p, "m", t0, &n), *b = join(sh, p, "m", t0, &n);
+    const sse_share_read *r;
+    sse_share_stats st;
+
+    (void)state;
+    assert_non_null(poll_at(a, tick, t0, 100, &fs, &next));
+    apr_pool_clear(tick);
+    sse_share_pass(b);                  /* behind on its reading */
+    sse_share_get_stats(sh, &st);
+    assert_int_equal(st.results, 0);
+    /* Caught up, it asks for a read newer than the one it let go. */
+    r = poll_at(b, tick, t0 + MS(100), 100, &fs, &next);
+    assert_int_equal(fs.batches, 2);
+    assert_string_equal(r->version, "v1");
+    apr_pool_destroy(tick);
+    apr_pool_destroy(p);
+}
+
 static void missing_and_deleted_documents(void **state)
 {
     sse_share *sh = make_share();
@@ -422,6 +446,7 @@ int main(void)
         cmocka_unit_test_teardown(a_read_older_than_an_interval_is_never_used, clear_pool),
         cmocka_unit_test_teardown(a_stream_never_gets_a_read_older_than_its_own, clear_pool),
         cmocka_unit_test_teardown(a_kept_read_goes_when_its_last_reader_leaves, clear_pool),
+        cmocka_unit_test_teardown(a_stalled_stream_lets_go_of_its_read, clear_pool),
         cmocka_unit_test_teardown(missing_and_deleted_documents, clear_pool),
         cmocka_unit_test_teardown(concurrent_polls_make_one_read, clear_pool),
         cmocka_unit_test_teardown(id_keys_match_as_the_store_does, clear_pool),
