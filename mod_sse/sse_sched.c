@@ -60,6 +60,7 @@ APLOG_USE_MODULE(sse);
  * waited COALESCE with no worker taking them (none running, or all held
  * up by a slow store), at most DISPATCH_PER_WAKE at a time. */
 #define TICKS_PER_CALLBACK 64
+#define TAKE_BATCH 8
 #define COALESCE apr_time_from_msec(10)
 #define DISPATCH_PER_WAKE 4
 /* Memory a worker's scratch pool may keep between ticks. */
@@ -147,28 +148,40 @@ static void push_overflow(suspended_stream *e)
     apr_thread_cond_signal(sched->wake);
 }
 
-/* Queues a stream for its next tick; wakes the scheduler when it is now
- * the earliest. */
-static void schedule(suspended_stream *e, apr_time_t due)
+/* Queues streams for their next ticks under one lock; wakes the scheduler
+ * when one of them is now the earliest. */
+static void schedule_many(suspended_stream *const *v, const apr_time_t *due, int n)
 {
-    int ok;
+    suspended_stream *refused = NULL;
+    int i, wake = 0;
 
     apr_thread_mutex_lock(sched->lock);
-    /* A client that hung up while a worker ticked it: end it now. */
-    e->node.due = e->hung_up ? 0 : due;
-    ok = heap_push(e);
-    if (!ok) {
-        push_overflow(e);
+    for (i = 0; i < n; i++) {
+        suspended_stream *e = v[i];
+        /* A client that hung up while a worker ticked it: end it now. */
+        e->node.due = e->hung_up ? 0 : due[i];
+        if (!heap_push(e)) {
+            push_overflow(e);
+            refused = e;
+        }
+        else if (sse_heap_top(&sched->heap) == &e->node) {
+            wake = 1;
+        }
     }
-    else if (sse_heap_top(&sched->heap) == &e->node || sse_sched_stopping()) {
+    if (wake || sse_sched_stopping()) {
         apr_thread_cond_signal(sched->wake);
     }
     apr_thread_mutex_unlock(sched->lock);
-    if (!ok) {
-        ap_log_rerror(APLOG_MARK, APLOG_CRIT, APR_ENOMEM, e->r,
+    if (refused) {
+        ap_log_rerror(APLOG_MARK, APLOG_CRIT, APR_ENOMEM, refused->r,
                       "mod_sse: out of memory for the scheduler heap; "
                       "the stream waits on the overflow list");
     }
+}
+
+static void schedule(suspended_stream *e, apr_time_t due)
+{
+    schedule_many(&e, &due, 1);
 }
 
 /* Scheduler thread, lock held: moves the overflow list into the heap, or,
@@ -320,7 +333,7 @@ static void watch_stop(suspended_stream *e)
  * one in a worker or the MPM's queue sees hung_up when its tick runs. */
 static void mark_hung_up(suspended_stream *e)
 {
-    e->hung_up = 1;
+    __atomic_store_n(&e->hung_up, 1, __ATOMIC_RELEASE);
     if (e->node.in_heap) {
         sse_heap_sooner(&sched->heap, &e->node, 0);
     }
@@ -416,15 +429,12 @@ static void watcher_start(apr_pool_t *pchild, server_rec *s, scheduler *sc)
 static void watcher_stop(void) { }
 #endif
 
-/* 1 when the watcher saw this stream's client hang up. */
+/* 1 when the watcher saw this stream's client hang up. Set once, under
+ * sched->lock; read without it: a mark that lands just after this read is
+ * seen by schedule_many(), which makes the stream due at once. */
 static int stream_hung_up(suspended_stream *e)
 {
-    int hung_up;
-
-    apr_thread_mutex_lock(sched->lock);
-    hung_up = e->hung_up;
-    apr_thread_mutex_unlock(sched->lock);
-    return hung_up;
+    return __atomic_load_n(&e->hung_up, __ATOMIC_ACQUIRE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -705,12 +715,12 @@ static int suspender_done(suspended_stream *e, apr_time_t now)
     return 0;
 }
 
-static void run_tick(void *baton)
+/* Ticks e. Returns 1 with *next when the stream goes on, for the caller
+ * to queue it again; 0 when it was finished (or queued to be). */
+static int run_tick(suspended_stream *e, apr_time_t *next)
 {
-    suspended_stream *e = baton;
     request_rec *r = e->r;
     apr_pool_t *scratch = sse_sched_scratch_pool();
-    apr_time_t next = 0;
     sse_sched_result res;
 
     /* Looked at every tick (a read), so a stream that ends later closes
@@ -726,52 +736,68 @@ static void run_tick(void *baton)
             res = SSE_SCHED_DONE;
         }
         else {
-            res = e->tick(e->baton, scratch, apr_time_now(), &next);
+            res = e->tick(e->baton, scratch, apr_time_now(), e->watch != 0, next);
             apr_pool_clear(scratch);
         }
-        if (res == SSE_SCHED_AGAIN) {
-            schedule(e, next);
-            apr_thread_mutex_unlock(r->invoke_mtx);
-            return;
-        }
         apr_thread_mutex_unlock(r->invoke_mtx);
+        if (res == SSE_SCHED_AGAIN) {
+            return 1;
+        }
         e->closing = 1;
     }
     if (!suspender_done(e, apr_time_now())) {
         /* Rare: a stream over at once (graceful stop, expired token). */
         schedule(e, apr_time_now() + CLOSE_RECHECK);
-        return;
+        return 0;
     }
     watch_stop(e);
     e->done(e->baton);
     close_suspended_connection(r);
+    return 0;
 }
 
-/* The next stream already due, taken from the heap, or NULL. */
-static suspended_stream *take_due(void)
+/* Up to `max` streams already due, taken from the heap under one lock. */
+static int take_due(suspended_stream **v, int max)
 {
-    suspended_stream *e = NULL;
+    apr_time_t now = apr_time_now();
+    int n = 0;
 
     apr_thread_mutex_lock(sched->lock);
-    if (sched->heap.len && heap_first_due() <= apr_time_now()) {
-        e = heap_pop();
+    while (n < max && sched->heap.len && heap_first_due() <= now) {
+        v[n++] = heap_pop();
     }
     apr_thread_mutex_unlock(sched->lock);
-    return e;
+    return n;
 }
 
 /* The timed callback: ticks its stream, then goes on with streams that
  * are due, so at a steady load a few busy workers tick everything without
- * a callback each. A worker held up by a slow store takes no more; the
- * scheduler hands what is waiting to other workers. */
+ * a callback each. It takes and queues them back TAKE_BATCH at a time, one
+ * lock for each handful rather than two per tick. A worker held up by a
+ * slow store takes no more; the scheduler hands what is waiting to other
+ * workers. */
 static void run_callback(void *baton)
 {
-    suspended_stream *e = baton;
-    int n = 0;
+    suspended_stream *due[TAKE_BATCH], *again[TAKE_BATCH];
+    apr_time_t at[TAKE_BATCH];
+    int n = 1, ticked = 0;
 
-    do {
-        run_tick(e);
-    } while (++n < TICKS_PER_CALLBACK && (e = take_due()) != NULL);
+    due[0] = baton;
+    while (n > 0) {
+        int i, k = 0;
+
+        for (i = 0; i < n; i++) {
+            if (run_tick(due[i], &at[k])) {
+                again[k++] = due[i];
+            }
+        }
+        if (k) {
+            schedule_many(again, at, k);
+        }
+        ticked += n;
+        if (ticked >= TICKS_PER_CALLBACK) break;
+        n = take_due(due, TAKE_BATCH);
+    }
 }
 
 /* ------------------------------------------------------------------ */

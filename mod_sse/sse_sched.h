@@ -18,9 +18,12 @@ typedef enum {
 } sse_sched_result;
 
 /* One tick of a suspended request, in a worker holding r->invoke_mtx:
- * `scratch` is the worker's pool, cleared after the tick. */
+ * `scratch` is the worker's pool, cleared after the tick. `watched`: the
+ * hang-up watcher watches this socket, so a client that closes is told
+ * without the tick looking (the scheduler ends such a stream itself). */
 typedef sse_sched_result (*sse_sched_tick_fn)(void *baton, apr_pool_t *scratch,
-                                              apr_time_t now, apr_time_t *next);
+                                              apr_time_t now, int watched,
+                                              apr_time_t *next);
 
 /* Once the tick said SSE_SCHED_DONE (or the client hung up), before the
  * request is finalized. */

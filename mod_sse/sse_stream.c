@@ -75,6 +75,7 @@ struct sse_stream {
     sse_stream_poll_fn poll;        /* a list stream's poll (sse_collection.c); NULL: one document */
     void *poll_data;
     sse_share_sub *share;           /* its document's shared read (sse_share.c); NULL: its own */
+    int hangup_watched;             /* suspended, and the hang-up watcher has its socket */
 };
 
 /* Per child: the shared reads of every document stream (NULL: none). */
@@ -288,6 +289,9 @@ static sse_step_result end_stream(sse_stream *s, const char *reason, int reconne
  * error means the client has gone, so it costs no more store queries. */
 static int client_gone(sse_stream *s)
 {
+    /* A watched socket's hang-up ends the stream before its tick runs
+     * (sse_sched.c): no poll() per tick for what epoll already tells. */
+    if (s->hangup_watched) return s->r->connection->aborted;
     return sse_conn_client_gone(s->r->connection, s->in);
 }
 
@@ -644,10 +648,11 @@ int sse_stream_reserve(request_rec *r, const sse_dir_conf *d,
 /* The scheduler's callbacks for a suspended stream: one step with the
  * worker's scratch pool, and the finish. */
 static sse_sched_result suspended_tick(void *baton, apr_pool_t *scratch,
-                                       apr_time_t now, apr_time_t *next)
+                                       apr_time_t now, int watched, apr_time_t *next)
 {
     sse_stream *s = baton;
 
+    s->hangup_watched = watched;
     sse_stream_use_tick_pool(s, scratch);
     return sse_stream_step(s, now, next) == SSE_STEP_DONE ? SSE_SCHED_DONE : SSE_SCHED_AGAIN;
 }
