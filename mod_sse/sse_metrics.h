@@ -86,13 +86,17 @@ enum {
     SSE_C_EVENTS,                                       /* + sse_metrics_event */
     SSE_C_AUTH = SSE_C_EVENTS + SSE_EV_COUNT,           /* + sse_metrics_auth */
     SSE_C_WRITES = SSE_C_AUTH + SSE_AUTH_COUNT,         /* + sse_metrics_write */
-    SSE_C_COUNT = SSE_C_WRITES + SSE_WR_COUNT
+    SSE_C_SHARED_POLLS = SSE_C_WRITES + SSE_WR_COUNT,   /* polls answered by a shared read */
+    SSE_C_BATCHED_IDS,                                  /* ids asked in batched finds */
+    SSE_C_COUNT
 };
 
 /* Plain counters a caller adds to directly. */
 typedef enum {
     SSE_M_STORE_QUERIES = SSE_C_STORE_QUERIES,
-    SSE_M_STORE_ERRORS = SSE_C_STORE_ERRORS
+    SSE_M_STORE_ERRORS = SSE_C_STORE_ERRORS,
+    SSE_M_SHARED_POLLS = SSE_C_SHARED_POLLS,
+    SSE_M_BATCHED_IDS = SSE_C_BATCHED_IDS
 } sse_metrics_counter;
 
 /* ---- set-up ---- */

@@ -99,6 +99,12 @@ static void write_exposition(request_rec *r, const sse_metrics_totals *t)
     sample(r, "mod_sse_store_queries_total", NULL, t->c[SSE_C_STORE_QUERIES]);
     family(r, "mod_sse_store_errors_total", "counter", "Store queries that failed.");
     sample(r, "mod_sse_store_errors_total", NULL, t->c[SSE_C_STORE_ERRORS]);
+    family(r, "mod_sse_shared_polls_total", "counter",
+           "Stream polls answered by a read shared with other streams of the document (SSEPollBatch).");
+    sample(r, "mod_sse_shared_polls_total", NULL, t->c[SSE_C_SHARED_POLLS]);
+    family(r, "mod_sse_batched_ids_total", "counter",
+           "Document ids asked for in batched finds; divided by the polls, the mean batch.");
+    sample(r, "mod_sse_batched_ids_total", NULL, t->c[SSE_C_BATCHED_IDS]);
 
     family(r, "mod_sse_poll_duration_seconds", "histogram", "How long one stream poll took.");
     for (i = 0; i <= SSE_POLL_BUCKET_COUNT; i++) {
@@ -197,6 +203,8 @@ static int status_section(request_rec *r, int flags)
         ap_rprintf(r, "SSEPollsTotal: %" APR_UINT64_T_FMT "\n", t.c[SSE_C_POLLS]);
         ap_rprintf(r, "SSEStoreQueriesTotal: %" APR_UINT64_T_FMT "\n", t.c[SSE_C_STORE_QUERIES]);
         ap_rprintf(r, "SSEStoreErrorsTotal: %" APR_UINT64_T_FMT "\n", t.c[SSE_C_STORE_ERRORS]);
+        ap_rprintf(r, "SSESharedPollsTotal: %" APR_UINT64_T_FMT "\n", t.c[SSE_C_SHARED_POLLS]);
+        ap_rprintf(r, "SSEBatchedIdsTotal: %" APR_UINT64_T_FMT "\n", t.c[SSE_C_BATCHED_IDS]);
         ap_rprintf(r, "SSEEventsSentTotal: %" APR_UINT64_T_FMT "\n",
                    sum_range(&t, SSE_C_EVENTS, SSE_EV_COUNT));
         ap_rprintf(r, "SSEAuthFailuresTotal: %" APR_UINT64_T_FMT "\n",

@@ -413,6 +413,7 @@ static void share_fetch(void *ctx, apr_pool_t *scratch, const char *const *ids, 
     int i;
 
     sse_metrics_poll(apr_time_now() - asked);
+    sse_metrics_count(SSE_M_BATCHED_IDS, (apr_uint64_t)n);
     for (i = 0; i < n; i++) {
         const char *version = NULL, *json = NULL;
 
@@ -443,6 +444,7 @@ static sse_store_status shared_poll(sse_stream *s, apr_time_t now, sse_store_doc
     const sse_share_read *rd = sse_share_poll(s->share, s->tick, now, sse_conf_poll_batch(s->d),
                                               share_fetch, s, next);
 
+    sse_metrics_count(SSE_M_SHARED_POLLS, 1);
     if (!rd) {
         *why = "out of memory for a shared read";
         *next = now + sse_conf_poll_interval(s->d);
