@@ -12,9 +12,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  startMockStore, startApache, storeClient, opcounters, mintToken, openStream,
+  startMockStore, startApache, storeClient, opcounters, mintToken, openStream, testSecretFile,
 } from '../lib/harness.mjs';
 import { connectH2, openH2Stream } from '../lib/h2-client.mjs';
+import { renderSseLocation } from '../lib/apache-conf.mjs';
 
 const POLL_MS = 500;
 const WIDE_POLL_MS = 1000;     // the 300-document test
@@ -24,18 +25,22 @@ const BATCH = 100;             // SSEPollBatch's default
 const at = (i) => ({ $date: new Date(Date.UTC(2026, 10, 25, 9, 0, 0, i)).toISOString() });
 const doc = (id, i, fields = {}) => ({ _id: id, ownerId: 'alice', status: 'uploaded', progress: 0, updatedAt: at(i), ...fields });
 const wideIds = Array.from({ length: DOCS }, (_, i) => `w${String(i).padStart(3, '0')}`);
+const CAP_DOCS = 50;           // the SSEPollBatch 10 test
+const capIds = Array.from({ length: CAP_DOCS }, (_, i) => `c${String(i).padStart(2, '0')}`);
 const DATA = {
   meetings_app: {
     meetings: [
       doc('one', 1), doc('single', 2), doc('fp', 3), doc('del', 4), doc('keep', 5), doc('leave', 6),
       doc('grace1', 7), doc('grace2', 8), doc('h2doc', 9), doc('own2', 10),
       doc('own1', 11, { ownerId: ['alice', 'bob'] }),
+      doc('late', 12), doc('twoloc', 13, { title: 'Two locations' }),
       ...wideIds.map((id, i) => doc(id, 100 + i)),
+      ...capIds.map((id, i) => doc(id, 500 + i)),
     ],
   },
 };
 
-let store, mongo, meetings, alice, bob;
+let store, mongo, meetings, alice, bob, secretFile;
 
 before(async () => {
   store = await startMockStore({ data: DATA });
@@ -43,6 +48,7 @@ before(async () => {
   meetings = mongo.db('meetings_app').collection('meetings');
   alice = await mintToken({ sub: 'alice' });
   bob = await mintToken({ sub: 'bob' });
+  secretFile = testSecretFile();
 });
 
 after(async () => {
@@ -68,10 +74,10 @@ async function withServer(opts, fn) {
 const eventsUrl = (apache, id) => `${apache.url}/v1/meetings/${id}/events`;
 
 // `n` streams of `token` on document `id`, each past its first status.
-async function openMany(apache, id, n, token = alice) {
+async function openMany(apache, id, n, token = alice, url = eventsUrl(apache, id)) {
   const streams = [];
   for (let i = 0; i < n; i += 50) {
-    streams.push(...await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => openStream(eventsUrl(apache, id), { token }))));
+    streams.push(...await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => openStream(url, { token }))));
   }
   assert.ok(streams.every((s) => s.status === 200), `every stream on ${id} opened: ${streams.map((s) => s.status)}`);
   await Promise.all(streams.map((s) => s.next((e) => e.event === 'status')));
@@ -187,6 +193,86 @@ test(`${DOCS} documents x ${VIEWERS} viewers cost at most ceil(${DOCS}/${BATCH})
       }
     }
   } finally { closeAll(all); }
+}));
+
+test(`SSEPollBatch 10 caps a find at 10 ids: ${CAP_DOCS} documents cost about ${CAP_DOCS / 10} finds per interval, not 1`, (t) => withServer({ pollBatch: 10 }, async (apache) => {
+  const streams = [];
+  try {
+    streams.push(...await Promise.all(capIds.map((id) => openStream(eventsUrl(apache, id), { token: alice }))));
+    await Promise.all(streams.map((s) => s.next((e) => e.event === 'status')));
+    await settle(POLL_MS);
+    const rate = await findsPerInterval(POLL_MS);
+    t.diagnostic(`SSEPollBatch 10, ${CAP_DOCS} documents: ${rate.toFixed(2)} finds per interval`);
+    // ceil(50 / 10) = 5: fewer means finds of more than 10 ids.
+    assert.ok(rate >= 4, `${rate.toFixed(2)} finds per interval for ${CAP_DOCS} documents with SSEPollBatch 10 (want at least 5)`);
+    assert.ok(rate <= CAP_DOCS / 10 + 3, `${rate.toFixed(2)} finds per interval for ${CAP_DOCS} documents with SSEPollBatch 10 (want about 5)`);
+  } finally { closeAll(streams); }
+}));
+
+test('a stream that joins a share reads its own first poll: opened right after a change it shows the new version at once; with Last-Event-ID it repeats nothing', (t) => withServer({}, async (apache) => {
+  const early = await openMany(apache, 'late', 10);
+  const joined = [];
+  try {
+    await settle(POLL_MS);
+    const t0 = Date.now();
+    const version = await change('late', { progress: 77 });
+    // Opened before the share has read the change: its first status must
+    // still be the new version (a shared read it did not take part in is
+    // not its first poll).
+    const late = await openStream(eventsUrl(apache, 'late'), { token: alice });
+    joined.push(late);
+    const first = await late.next((e) => e.event === 'status');
+    assert.equal(first.id, version, 'the first status of a new stream is the current version');
+    assert.equal(first.json.progress, 77);
+    const lag = await allSee(early, version, t0, POLL_MS + 3000);
+    assert.ok(lag <= POLL_MS + 1000, `the sharing streams saw the change after ${lag} ms`);
+
+    // A reconnect with the current version as Last-Event-ID gets no status
+    // until the next change, which it gets like the others.
+    const resumed = await openStream(eventsUrl(apache, 'late'), { token: alice, lastEventId: version });
+    joined.push(resumed);
+    await resumed.next((e) => e.event === 'connected');
+    await sleep(POLL_MS * 2);
+    assert.equal(statuses(resumed).length, 0, 'no status repeated after Last-Event-ID');
+    const t1 = Date.now();
+    const next = await change('late', { progress: 78 });
+    await allSee([...early, late, resumed], next, t1, POLL_MS + 3000);
+    await sleep(POLL_MS);
+    assert.deepEqual(statuses(resumed).map((e) => e.id), [next]);
+    assert.deepEqual(statuses(late).map((e) => e.id), [version, next]);
+    for (const s of early) assert.equal(statuses(s).length, 3);
+    t.diagnostic(`late joiner: first status ${first.at - t0} ms after the change; sharing streams ${lag} ms`);
+  } finally { closeAll([...early, ...joined]); }
+}));
+
+test('streams on one document under two locations do not share what differs: each location keeps its own SSEFields', (t) => withServer({
+  extra: renderSseLocation('/v2/fields/', { secretFile, directives: `
+    SSEVersionField updatedAt
+    SSEOwnerField ownerId
+    SSEFields status
+    SSEPollInterval ${POLL_MS}ms` }),
+}, async (apache) => {
+  const full = await openMany(apache, 'twoloc', 5);
+  const narrow = await openMany(apache, 'twoloc', 5, alice, `${apache.url}/v2/fields/twoloc/events`);
+  const streams = [...full, ...narrow];
+  try {
+    await settle(POLL_MS);
+    const rate = await findsPerInterval(POLL_MS, 3);
+    t.diagnostic(`one document under two locations, 5 streams each: ${rate.toFixed(2)} finds per interval`);
+    assert.ok(rate <= 2.5, `${rate.toFixed(2)} finds per interval: at most one per location`);
+    const t0 = Date.now();
+    const version = await change('twoloc', { status: 'ready', progress: 9 });
+    await allSee(streams, version, t0, POLL_MS + 3000);
+    for (const s of full) {
+      const e = statuses(s).at(-1);
+      assert.equal(e.json.title, 'Two locations');
+      assert.equal(e.json.progress, 9);
+    }
+    for (const s of narrow) {
+      for (const e of statuses(s)) assert.deepEqual(Object.keys(e.json).sort(), ['_id', 'status'], `SSEFields status: ${e.data}`);
+      assert.equal(statuses(s).at(-1).json.status, 'ready');
+    }
+  } finally { closeAll(streams); }
 }));
 
 test('an owner change mid-stream ends only the streams that may no longer see the document; the others go on', (t) => withServer({}, async (apache) => {
