@@ -23,7 +23,7 @@ MOD_SRC  := $(wildcard mod_sse/*.c)
 PURE_SRC := $(wildcard mod_sse/sse_b64url.c mod_sse/sse_jwt.c mod_sse/sse_jwt_keys.c mod_sse/sse_json.c \
             mod_sse/sse_event.c mod_sse/sse_duration.c mod_sse/sse_patch.c \
             mod_sse/sse_collection_set.c mod_sse/sse_heap.c mod_sse/sse_query.c mod_sse/sse_etag.c \
-            mod_sse/sse_store_breaker.c)
+            mod_sse/sse_store_breaker.c mod_sse/sse_share.c)
 
 # mock-store: everything but main.c is build/libmockstore.a, which the
 # binary, the fuzz target (a copy built by clang with fuzzer coverage, see

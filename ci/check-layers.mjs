@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 // Bottom to top. A module is a .c and its .h (sse_jwt_keys.c and sse_jwt_internal.h are sse_jwt's).
 export const LAYERS = [
   ['pure', 'sse_b64url sse_jwt sse_jwt_keys sse_jwt_internal sse_json sse_event sse_duration sse_patch ' +
-           'sse_collection_set sse_heap sse_etag sse_store_breaker'],
+           'sse_collection_set sse_heap sse_etag sse_store_breaker sse_share'],
   ['config', 'sse_config sse_update_conf sse_config_check'],
   ['query', 'sse_query'],
   ['process', 'sse_metrics sse_limits sse_conn'],

@@ -105,3 +105,14 @@ void sse_heap_sooner(sse_heap *h, sse_heap_node *n, apr_time_t due)
     }
     sift_up(h, n->at);
 }
+
+void sse_heap_remove(sse_heap *h, sse_heap_node *n)
+{
+    apr_time_t due = n->due;
+
+    /* Up to the top past every other node, then out; its deadline is kept. */
+    n->due = APR_INT64_MIN;
+    sift_up(h, n->at);
+    sse_heap_pop(h);
+    n->due = due;
+}

@@ -42,4 +42,7 @@ sse_heap_node *sse_heap_pop(sse_heap *h);
  * place. */
 void sse_heap_sooner(sse_heap *h, sse_heap_node *n, apr_time_t due);
 
+/* Takes a node in the heap out, wherever it is; its due is unchanged. */
+void sse_heap_remove(sse_heap *h, sse_heap_node *n);
+
 #endif

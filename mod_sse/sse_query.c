@@ -47,6 +47,61 @@ int sse_query_append_id(bson_t *filter, const char *field, int type, const char 
     return BSON_APPEND_UTF8(filter, field, id);
 }
 
+const char *sse_query_value_key(apr_pool_t *p, const bson_iter_t *value, apr_size_t *len)
+{
+    char *key;
+    uint32_t slen;
+    const char *str;
+    double dv;
+
+    switch (bson_iter_type(value)) {
+    case BSON_TYPE_UTF8:
+        str = bson_iter_utf8(value, &slen);
+        key = apr_palloc(p, (apr_size_t)slen + 2);
+        key[0] = 's';
+        memcpy(key + 1, str, slen);
+        key[slen + 1] = '\0';
+        *len = (apr_size_t)slen + 1;
+        return key;
+    case BSON_TYPE_OID:
+        key = apr_palloc(p, 13);
+        key[0] = 'o';
+        memcpy(key + 1, bson_iter_oid(value)->bytes, 12);
+        *len = 13;
+        return key;
+    case BSON_TYPE_INT32:
+    case BSON_TYPE_INT64:
+        key = apr_psprintf(p, "n%" APR_INT64_T_FMT, (apr_int64_t)bson_iter_as_int64(value));
+        *len = strlen(key);
+        return key;
+    case BSON_TYPE_DOUBLE:
+        /* 2^63 and beyond are no int64; neither is a fraction. */
+        dv = bson_iter_double(value);
+        if (dv != dv || dv < -9223372036854775808.0 || dv >= 9223372036854775808.0
+            || (double)(apr_int64_t)dv != dv) {
+            return NULL;
+        }
+        key = apr_psprintf(p, "n%" APR_INT64_T_FMT, (apr_int64_t)dv);
+        *len = strlen(key);
+        return key;
+    default:
+        return NULL;
+    }
+}
+
+const char *sse_query_id_key(apr_pool_t *p, int type, const char *id, apr_size_t *len)
+{
+    bson_t b = BSON_INITIALIZER;
+    bson_iter_t it;
+    const char *key = NULL;
+
+    if (sse_query_append_id(&b, "id", type, id) && bson_iter_init(&it, &b) && bson_iter_next(&it)) {
+        key = sse_query_value_key(p, &it, len);
+    }
+    bson_destroy(&b);
+    return key;
+}
+
 static apr_status_t destroy_bson(void *doc)
 {
     bson_destroy(doc);
@@ -152,10 +207,11 @@ bson_t *sse_query_visible_part(apr_pool_t *p, const sse_dir_conf *d, bson_t *sto
     return visible;
 }
 
-/* A path under another listed one is left to its ancestor. */
+/* A path under another listed one is left to its ancestor. The id field
+ * comes back so a batched read can tell its documents apart. */
 void sse_query_projection(apr_pool_t *p, bson_t *projection, const sse_dir_conf *d)
 {
-    const char **paths = apr_palloc(p, sizeof(*paths) * (d->fields->nelts + 2));
+    const char **paths = apr_palloc(p, sizeof(*paths) * (d->fields->nelts + 3));
     int n = 0, i, j;
 
     for (i = 0; i < d->fields->nelts; i++) {
@@ -163,6 +219,8 @@ void sse_query_projection(apr_pool_t *p, bson_t *projection, const sse_dir_conf 
     }
     if (d->owner_field) paths[n++] = d->owner_field;
     if (d->version_field) paths[n++] = d->version_field;
+    /* Unset is _id, which a projection returns anyway. */
+    if (d->id_field && strcmp(d->id_field, "_id")) paths[n++] = d->id_field;
 
     for (i = 0; i < n; i++) {
         int covered = 0;

@@ -18,8 +18,18 @@
  * type, which can only mean "no such document"; nothing is then appended. */
 int sse_query_append_id(bson_t *b, const char *field, int type, const char *id);
 
-/* The projection of a fetch with SSEFields: those fields plus the owner and
- * version fields, without overlapping paths (MongoDB 4.4+ refuses
+/* A key that two id values share exactly when an equality match would take
+ * one for the other: strings by their bytes, ObjectIds by theirs, and
+ * int32, int64 and integral doubles by their number. NULL for any other
+ * type (never an id). *len is the key's length (it may hold NUL bytes). */
+const char *sse_query_value_key(apr_pool_t *p, const bson_iter_t *value, apr_size_t *len);
+
+/* The same key for an id as sse_query_append_id() types it; NULL when it
+ * cannot be of that type. */
+const char *sse_query_id_key(apr_pool_t *p, int type, const char *id, apr_size_t *len);
+
+/* The projection of a fetch with SSEFields: those fields plus the owner,
+ * version and (when it is not _id) id fields, without overlapping paths (MongoDB 4.4+ refuses
  * {"meta": 1, "meta.ownerId": 1}); d->fields must be set. */
 void sse_query_projection(apr_pool_t *p, bson_t *projection, const sse_dir_conf *d);
 

@@ -240,6 +240,159 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
     return status;
 }
 
+/* ------------------------------------------------------------------ */
+/* Batched reads (issue 17)                                            */
+/* ------------------------------------------------------------------ */
+
+/* The ids of a batch by their match key (sse_query_value_key): the first
+ * index, with `next` chaining ids that type to the same value ("5" and
+ * "05" as SSEIdType int). */
+typedef struct {
+    apr_hash_t *first;              /* key -> int index + 1, as a pointer */
+    int *next;                      /* index + 1 of the next id with that key; 0 ends */
+} id_index;
+
+/* Hands `found` to every id its value (or an element of it) matches and
+ * that has no document yet. Returns how many it took. */
+static int match_found(apr_pool_t *p, const sse_dir_conf *d, const id_index *ix,
+                       const bson_t *found, sse_store_doc *docs, sse_store_status *each)
+{
+    bson_iter_t it, value, elem;
+    const bson_iter_t *v;
+    const bson_t *stored = NULL;
+    int taken = 0, is_array;
+
+    if (!bson_iter_init(&it, found) || !bson_iter_find_descendant(&it, sse_conf_id_field(d), &value)) {
+        return 0;
+    }
+    is_array = BSON_ITER_HOLDS_ARRAY(&value);
+    if (is_array && !bson_iter_recurse(&value, &elem)) return 0;
+    for (;;) {
+        apr_size_t klen;
+        const char *key;
+        apr_uintptr_t i;
+
+        if (is_array) {
+            if (!bson_iter_next(&elem)) break;
+            v = &elem;
+        }
+        else {
+            v = &value;
+        }
+        key = sse_query_value_key(p, v, &klen);
+        for (i = key ? (apr_uintptr_t)apr_hash_get(ix->first, key, klen) : 0; i;
+             i = (apr_uintptr_t)ix->next[i - 1]) {
+            if (each[i - 1] == SSE_STORE_FOUND) continue;   /* the first match wins, as with limit 1 */
+            if (!stored) stored = sse_query_pool_copy(p, found);
+            docs[i - 1].stored = (bson_t *)stored;
+            docs[i - 1].visible = sse_query_visible_part(p, d, (bson_t *)stored);
+            each[i - 1] = SSE_STORE_FOUND;
+            taken++;
+        }
+        if (!is_array) break;
+    }
+    return taken;
+}
+
+sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
+                                      const sse_dir_conf *d, const char *const *ids, int n,
+                                      sse_store_doc *docs, sse_store_status *each,
+                                      const char **error)
+{
+    store_pools *sp = pools_for(s, error);
+    mongoc_client_t *client;
+    mongoc_collection_t *coll;
+    mongoc_cursor_t *cursor;
+    const bson_t *found;
+    bson_t filter = BSON_INITIALIZER, in, list;
+    bson_t opts = BSON_INITIALIZER;
+    bson_error_t err;
+    sse_store_status status = SSE_STORE_FOUND;
+    id_index ix;
+    int i, typed = 0, unmatched = 0, probe;
+
+    for (i = 0; i < n; i++) {
+        docs[i].stored = docs[i].visible = NULL;
+        each[i] = SSE_STORE_NOT_FOUND;
+    }
+    if (!sp) return SSE_STORE_UNAVAILABLE;
+    if (!d->database || !d->collection) {
+        *error = "SSEDatabase/SSECollection not set for this location";
+        return SSE_STORE_UNAVAILABLE;
+    }
+
+    ix.first = apr_hash_make(p);
+    ix.next = apr_pcalloc(p, sizeof(int) * (apr_size_t)n);
+    BSON_APPEND_DOCUMENT_BEGIN(&filter, sse_conf_id_field(d), &in);
+    BSON_APPEND_ARRAY_BEGIN(&in, "$in", &list);
+    for (i = n - 1; i >= 0; i--) {
+        apr_size_t klen;
+        const char *key = sse_query_id_key(p, d->id_type, ids[i], &klen);
+        apr_uintptr_t had;
+
+        if (!key) continue;         /* cannot be of the id's type: no such document */
+        had = (apr_uintptr_t)apr_hash_get(ix.first, key, klen);
+        ix.next[i] = (int)had;
+        apr_hash_set(ix.first, key, klen, (void *)(apr_uintptr_t)(i + 1));
+        if (!had) {
+            char idx[16];
+            const char *idx_key;
+            bson_uint32_to_string((uint32_t)typed++, &idx_key, idx, sizeof(idx));
+            sse_query_append_id(&list, idx_key, d->id_type, ids[i]);
+        }
+    }
+    bson_append_array_end(&in, &list);
+    bson_append_document_end(&filter, &in);
+    if (!typed) {
+        bson_destroy(&filter);
+        return SSE_STORE_FOUND;     /* every id NOT_FOUND, no query needed */
+    }
+    if (d->fields) {
+        bson_t projection;
+        BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &projection);
+        sse_query_projection(p, &projection, d);
+        bson_append_document_end(&opts, &projection);
+    }
+
+    if (!sse_breaker_admits(&sp->outage, p, &probe, error)) {
+        bson_destroy(&filter);
+        bson_destroy(&opts);
+        return SSE_STORE_UNAVAILABLE;
+    }
+    sse_metrics_count(SSE_M_STORE_QUERIES, 1);
+    client = mongoc_client_pool_pop(sp->polls);
+    coll = mongoc_client_get_collection(client, d->database, d->collection);
+    cursor = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+    while (mongoc_cursor_next(cursor, &found)) {
+        if (!match_found(p, d, &ix, found, docs, each)) unmatched++;
+    }
+    if (mongoc_cursor_error(cursor, &err)) {
+        *error = apr_pstrdup(p, err.message);
+        sse_metrics_count(SSE_M_STORE_ERRORS, 1);
+        status = SSE_STORE_UNAVAILABLE;
+        outage_record(sp, probe, &err);
+    }
+    else {
+        outage_record(sp, probe, NULL);
+    }
+    mongoc_cursor_destroy(cursor);
+    mongoc_collection_destroy(coll);
+    mongoc_client_pool_push(sp->polls, client);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+
+    /* A document the store matched that cannot be told apart here (its id
+     * lies under an array of subdocuments): the ids it could be for are
+     * asked one by one, as before batching. */
+    for (i = 0; status == SSE_STORE_FOUND && unmatched && i < n; i++) {
+        if (each[i] == SSE_STORE_NOT_FOUND) {
+            each[i] = sse_store_fetch(p, s, d, ids[i], &docs[i], error);
+            if (each[i] == SSE_STORE_UNAVAILABLE) status = SSE_STORE_UNAVAILABLE;
+        }
+    }
+    return status;
+}
+
 /* Writes go through the same pools and outage hold-off as polls: while the
  * store is known to be down, a PATCH fails at once instead of waiting out
  * serverSelectionTimeoutMS in a worker thread. */

@@ -32,6 +32,17 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
                                  const sse_dir_conf *d, const char *id,
                                  sse_store_doc *doc, const char **error);
 
+/* One find of the documents whose SSEIdField is any of ids[0..n-1]
+ * ({field: {$in: [...]}}, each id typed as sse_store_fetch types it):
+ * each[i] and docs[i] say what became of ids[i] (FOUND with the document,
+ * or NOT_FOUND). On SSE_STORE_UNAVAILABLE the whole read failed and *error
+ * says why. A document is matched back to its id as MongoDB matched it:
+ * the field's value, or any element of an array value. */
+sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
+                                      const sse_dir_conf *d, const char *const *ids, int n,
+                                      sse_store_doc *docs, sse_store_status *each,
+                                      const char **error);
+
 typedef enum {
     SSE_WRITE_DONE,           /* matched, applied and confirmed by the write concern */
     SSE_WRITE_NO_MATCH,       /* no document matched the whole filter: nothing written */

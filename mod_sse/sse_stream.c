@@ -35,6 +35,7 @@
 #include "sse_metrics.h"
 #include "sse_limits.h"
 #include "sse_resolve.h"
+#include "sse_share.h"
 #include "sse_store.h"
 #include "sse_stream.h"
 
@@ -73,7 +74,11 @@ struct sse_stream {
     const char *end;                /* how it ended, for sse_end and metrics */
     sse_stream_poll_fn poll;        /* a list stream's poll (sse_collection.c); NULL: one document */
     void *poll_data;
+    sse_share_sub *share;           /* its document's shared read (sse_share.c); NULL: its own */
 };
+
+/* Per child: the shared reads of every document stream (NULL: none). */
+static sse_share *child_share;
 
 /* 1 once this child is stopping: told so (sse_sched.c holds the flag), or
  * the MPM says so. */
@@ -100,6 +105,12 @@ void sse_stream_child_init(apr_pool_t *pchild, server_rec *s)
      * to the system when it is freed. */
     mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK);
 #endif
+    if (sse_share_create(&child_share, pchild) != APR_SUCCESS) {
+        child_share = NULL;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "mod_sse: child %ld: no table for shared polls; every stream "
+                     "polls on its own", (long)getpid());
+    }
 }
 
 void sse_stream_use_tick_pool(sse_stream *s, apr_pool_t *tick)
@@ -280,15 +291,18 @@ static int client_gone(sse_stream *s)
     return sse_conn_client_gone(s->r->connection, s->in);
 }
 
-/* Writes `status` for a document when it is new to this client. */
-static void queue_document(sse_stream *s, const sse_store_doc *doc)
+/* Writes `status` for a document when it is new to this client; `version`
+ * and `json` when a shared read brought them, else NULL. */
+static void queue_document(sse_stream *s, const sse_store_doc *doc, const char *version,
+                           const char *json)
 {
     /* With SSEVersionField the version needs no rendering, so an unchanged
      * document (most polls) is never rendered; the hash version does. */
-    const char *json = NULL;
-    const char *version = sse_version_from_field(s->tick, doc->stored, s->d->version_field);
     int changed;
 
+    if (!version) {
+        version = sse_version_from_field(s->tick, doc->stored, s->d->version_field);
+    }
     if (!version) {
         json = sse_json_render(s->tick, doc->visible);
         version = sse_version_of(s->tick, NULL, NULL, json);
@@ -354,6 +368,108 @@ static apr_time_t next_due(const sse_stream *s)
     return next;
 }
 
+/* ------------------------------------------------------------------ */
+/* Shared polls (issue 17)                                             */
+/* ------------------------------------------------------------------ */
+
+/* Everything that decides what a document read returns and when it is
+ * due: streams whose settings give the same key share reads. */
+static const char *share_key(apr_pool_t *p, const request_rec *r, const sse_dir_conf *d)
+{
+    const sse_server_conf *sc = ap_get_module_config(r->server->module_config, &sse_module);
+    const char *fields = "";
+    int i;
+
+    for (i = 0; d->fields && i < d->fields->nelts; i++) {
+        fields = apr_pstrcat(p, fields, APR_ARRAY_IDX(d->fields, i, const char *), "\x02", NULL);
+    }
+#define SHARE_KEY_PART(x) ((x) ? (x) : "")
+    return apr_psprintf(p, "%s\x01%s\x01%s\x01%s\x01%d\x01%s\x01%s\x01%s\x01%"
+                        APR_TIME_T_FMT "\x01%d",
+                        SHARE_KEY_PART(sc->mongo_uri), SHARE_KEY_PART(d->database), SHARE_KEY_PART(d->collection),
+                        sse_conf_id_field(d), d->id_type, fields, SHARE_KEY_PART(d->owner_field),
+                        SHARE_KEY_PART(d->version_field), sse_conf_poll_interval(d),
+                        sse_conf_poll_batch(d));
+#undef SHARE_KEY_PART
+}
+
+/* sse_share's fetch: one batched find with this stream's settings (every
+ * stream of the key has the same), each document's version worked out
+ * once for all of its streams. */
+static void share_fetch(void *ctx, apr_pool_t *scratch, const char *const *ids, int n,
+                        sse_share_result **results)
+{
+    sse_stream *s = ctx;
+    sse_store_doc *docs = apr_pcalloc(scratch, sizeof(*docs) * (apr_size_t)n);
+    sse_store_status *each = apr_pcalloc(scratch, sizeof(*each) * (apr_size_t)n);
+    const char *why = NULL;
+    apr_time_t asked = apr_time_now();
+    sse_store_status st = sse_store_fetch_many(scratch, s->r->server, s->d, ids, n,
+                                               docs, each, &why);
+    int i;
+
+    sse_metrics_poll(apr_time_now() - asked);
+    for (i = 0; i < n; i++) {
+        const char *version = NULL, *json = NULL;
+
+        if (st == SSE_STORE_UNAVAILABLE) {
+            results[i] = sse_share_result_make(SSE_STORE_UNAVAILABLE, NULL, NULL, NULL, NULL,
+                                               why ? why : "store unavailable");
+            continue;
+        }
+        if (each[i] != SSE_STORE_FOUND) {
+            results[i] = sse_share_result_make(each[i], NULL, NULL, NULL, NULL, NULL);
+            continue;
+        }
+        version = sse_version_from_field(scratch, docs[i].stored, s->d->version_field);
+        if (!version) {
+            json = sse_json_render(scratch, docs[i].visible);
+            version = sse_version_of(scratch, NULL, NULL, json);
+        }
+        results[i] = sse_share_result_make(SSE_STORE_FOUND, docs[i].stored, docs[i].visible,
+                                           version, json, NULL);
+    }
+}
+
+/* The stream's poll through its document's shared read. */
+static sse_store_status shared_poll(sse_stream *s, apr_time_t now, sse_store_doc *doc,
+                                    const char **version, const char **json,
+                                    const char **why, apr_time_t *next)
+{
+    const sse_share_read *rd = sse_share_poll(s->share, s->tick, now, sse_conf_poll_batch(s->d),
+                                              share_fetch, s, next);
+
+    if (!rd) {
+        *why = "out of memory for a shared read";
+        *next = now + sse_conf_poll_interval(s->d);
+        return SSE_STORE_UNAVAILABLE;
+    }
+    switch (rd->status) {
+    case SSE_STORE_FOUND:
+        doc->stored = (bson_t *)rd->stored;
+        doc->visible = (bson_t *)rd->visible;
+        *version = rd->version;
+        *json = rd->json;
+        return SSE_STORE_FOUND;
+    case SSE_STORE_NOT_FOUND:
+        return SSE_STORE_NOT_FOUND;
+    default:
+        *why = rd->why;
+        return SSE_STORE_UNAVAILABLE;
+    }
+}
+
+/* After the stream's own first read: from now on it shares its document's
+ * reads with every stream of this child on the same settings, unless
+ * SSEPollBatch is 1. */
+static void join_share(sse_stream *s)
+{
+    if (!child_share || sse_conf_poll_batch(s->d) < 2) return;
+    s->share = sse_share_join(child_share, s->r->pool, share_key(s->r->pool, s->r, s->d),
+                              s->id, sse_conf_poll_interval(s->d), s->next_poll,
+                              &s->next_poll);
+}
+
 sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
 {
     apr_interval_time_t lifetime = sse_conf_max_lifetime(s->d);
@@ -394,19 +510,25 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
 
     if (now >= s->next_poll) {
         sse_store_doc doc;
-        const char *why = NULL;
-        apr_time_t asked = apr_time_now();
-        sse_store_status st = s->poll
-            ? poll_list(s, &why)
-            : sse_store_fetch(s->tick, s->r->server, s->d, s->id, &doc, &why);
+        const char *why = NULL, *version = NULL, *json = NULL;
+        apr_time_t shared_next = 0;
+        sse_store_status st;
 
-        sse_metrics_poll(apr_time_now() - asked);
+        if (s->share) {
+            st = shared_poll(s, now, &doc, &version, &json, &why, &shared_next);
+        }
+        else {
+            apr_time_t asked = apr_time_now();
+            st = s->poll ? poll_list(s, &why)
+                 : sse_store_fetch(s->tick, s->r->server, s->d, s->id, &doc, &why);
+            sse_metrics_poll(apr_time_now() - asked);
+        }
 
         if (s->poll && st == SSE_STORE_FOUND) {
             /* its events are queued; a list never ends with not_found */
         }
         else if (st == SSE_STORE_FOUND && sse_auth_may_see(s->d, s->claims, doc.stored)) {
-            queue_document(s, &doc);
+            queue_document(s, &doc, version, json);
         }
         else if (st == SSE_STORE_UNAVAILABLE) {
             queue_store_error(s, why ? why : "store unavailable");
@@ -414,8 +536,9 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
         else {
             return end_stream(s, "not_found", 0, now);
         }
-        /* Keep the cadence; after a long stall, start again from now. */
-        s->next_poll += sse_conf_poll_interval(s->d);
+        /* Keep the cadence (a shared read's); after a long stall, start
+         * again from now. */
+        s->next_poll = s->share ? shared_next : s->next_poll + sse_conf_poll_interval(s->d);
         if (s->next_poll <= now) {
             s->next_poll = now + sse_conf_poll_interval(s->d);
         }
@@ -648,7 +771,8 @@ static int start_stream(request_rec *r, const sse_dir_conf *d,
         if (*first_events) queue(s, first_events);
     }
     else {
-        queue_document(s, doc);
+        queue_document(s, doc, NULL, NULL);
+        join_share(s);
     }
     if (!flush_out(s, now)) {
         sse_stream_finish(s);

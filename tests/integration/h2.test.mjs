@@ -61,7 +61,9 @@ before(async () => {
     pollInterval: `${POLL_MS}ms`, keepalive: '1s', threadsPerChild: 16, serverLimit: 1, startServers: 1,
     logLevel: 'debug http2:trace1', h2: H2, extra: extra(testSecretFile()),
   };
-  tlsApache = await apacheWith({ ...common, tls: cert, protocols: 'h2 http/1.1' });
+  // Per-stream polls here, so the query count tells how many streams poll
+  // (the RST_STREAM test); h2c below shares them (the default).
+  tlsApache = await apacheWith({ ...common, tls: cert, protocols: 'h2 http/1.1', pollBatch: 1 });
   h2cApache = await apacheWith({ ...common, protocols: 'h2c http/1.1' });
 });
 

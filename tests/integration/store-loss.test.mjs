@@ -31,7 +31,10 @@ before(async () => {
     extra: renderSseLocation('/v3/always/', { secretFile: testSecretFile(), resource: false, directives: `
     SSEVersionField updatedAt
     SSEPollInterval ${ALWAYS_MS}ms
-    SSEEmit always` }),
+    SSEEmit always
+    # Each stream its own find, so one hung find is one stream's (a shared
+    # batch that hangs holds every document in it alike).
+    SSEPollBatch 1` }),
   });
   token = await mintToken({ sub: 'alice' });
 });
@@ -93,7 +96,7 @@ test('store killed with streams open: every stream gets one error event and stay
   }
 });
 
-test('one hanging poll (failCommand blockConnection) is cut off by socketTimeoutMS and delays no other stream', async (t) => {
+test('SSEPollBatch 1: one hanging poll (failCommand blockConnection) is cut off by socketTimeoutMS and delays no other stream', async (t) => {
   const streams = await Promise.all(ids.slice(0, 10).map((id) => openStream(`${apache.url}/v3/always/${id}/events`, { token })));
   try {
     await Promise.all(streams.map((s) => s.next((e) => e.event === 'status')));
