@@ -30,6 +30,14 @@
 #include "sse_heap.h"
 #include "sse_share.h"
 
+/* The most streams one batch's companions may bring along. Every stream of
+ * a batch is handed its read at once, one tick each, so this bounds the
+ * burst of ticks behind one read (at ~20 us a tick, 1000 streams are a few
+ * tens of milliseconds on two cores), and with it how late the last of
+ * them sees a change. An entry with more streams than this alone is read
+ * alone. */
+#define FANOUT_MAX 1000
+
 struct sse_share_result {
     apr_uint32_t refs;              /* atomic: the entry's, plus one per tick pool */
     sse_share_read read;
@@ -261,6 +269,7 @@ static void read_batch(sse_share *sh, share_entry *e, apr_pool_t *tick, apr_time
     apr_pool_t *scratch;
     sse_heap_node *top;
     apr_time_t asked;
+    unsigned fanout;
     int i, n = 0;
 
     if (batch < 1) batch = 1;
@@ -275,7 +284,10 @@ static void read_batch(sse_share *sh, share_entry *e, apr_pool_t *tick, apr_time
     }
     if (e->node.in_heap) sse_heap_remove(&g->heap, &e->node);
     list[n++] = e;
-    while (n < batch && (top = sse_heap_top(&g->heap)) != NULL && top->due <= now + ahead) {
+    fanout = e->subs;
+    while (n < batch && (top = sse_heap_top(&g->heap)) != NULL && top->due <= now + ahead
+           && fanout + ENTRY_OF(top)->subs <= FANOUT_MAX) {
+        fanout += ENTRY_OF(top)->subs;
         list[n++] = ENTRY_OF(sse_heap_pop(&g->heap));
     }
     for (i = 0; i < n; i++) {
@@ -419,6 +431,21 @@ const sse_share_read *sse_share_poll(sse_share_sub *sub, apr_pool_t *tick, apr_t
     if (!res) return NULL;
     apr_pool_cleanup_register(tick, res, release_cleanup, apr_pool_cleanup_null);
     return &res->read;
+}
+
+void sse_share_pass(sse_share_sub *sub)
+{
+    sse_share *sh = sub->share;
+    share_entry *e = sub->e;
+
+    apr_thread_mutex_lock(sh->lock);
+    if (e->result && e->gen > sub->seen) {
+        sub->seen = e->gen;
+        if (--e->waiting == 0) {
+            drop_result(sh, e);
+        }
+    }
+    apr_thread_mutex_unlock(sh->lock);
 }
 
 /* ------------------------------------------------------------------ */

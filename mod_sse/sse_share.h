@@ -78,6 +78,12 @@ const sse_share_read *sse_share_poll(sse_share_sub *sub, apr_pool_t *tick, apr_t
                                      int batch, sse_share_fetch_fn fetch, void *ctx,
                                      apr_time_t *next_poll);
 
+/* A stream that cannot take a read now (its client is behind) lets go of
+ * the one kept for it, so a stalled stream keeps no copy of its document
+ * beyond the event in flight; once it catches up, its next poll asks for a
+ * read newer than that. */
+void sse_share_pass(sse_share_sub *sub);
+
 /* What a child's table holds now, for tests and the status page. */
 typedef struct {
     apr_uint64_t entries;           /* documents watched */

@@ -173,23 +173,71 @@ static void outage_record(store_pools *sp, int probe, const bson_error_t *err)
     sse_breaker_record(&sp->outage, probe, unreachable, unreachable ? err->message : NULL);
 }
 
+/* One find through the poll pool, as sse_store_fetch and
+ * sse_store_fetch_many run it: the outage breaker, the query count, the
+ * client popped for the find and pushed back at the end. */
+typedef struct {
+    store_pools *sp;
+    mongoc_client_t *client;
+    mongoc_collection_t *coll;
+    mongoc_cursor_t *cursor;
+    int probe;
+} store_find;
+
+static void append_projection(apr_pool_t *p, bson_t *opts, const sse_dir_conf *d)
+{
+    bson_t projection;
+
+    if (!d->fields) return;
+    BSON_APPEND_DOCUMENT_BEGIN(opts, "projection", &projection);
+    sse_query_projection(p, &projection, d);
+    bson_append_document_end(opts, &projection);
+}
+
+/* Returns 0, with *error set, when the breaker holds polls off. */
+static int find_open(store_find *f, apr_pool_t *p, const sse_dir_conf *d,
+                     const bson_t *filter, const bson_t *opts, const char **error)
+{
+    if (!sse_breaker_admits(&f->sp->outage, p, &f->probe, error)) {
+        return 0;
+    }
+    sse_metrics_count(SSE_M_STORE_QUERIES, 1);
+    f->client = mongoc_client_pool_pop(f->sp->polls);
+    f->coll = mongoc_client_get_collection(f->client, d->database, d->collection);
+    f->cursor = mongoc_collection_find_with_opts(f->coll, filter, opts, NULL);
+    return 1;
+}
+
+/* After the documents were read: 0 with *error set when the cursor failed.
+ * Tells the breaker, and gives the client back. */
+static int find_close(store_find *f, apr_pool_t *p, const char **error)
+{
+    bson_error_t err;
+    int ok = !mongoc_cursor_error(f->cursor, &err);
+
+    if (!ok) {
+        *error = apr_pstrdup(p, err.message);
+        sse_metrics_count(SSE_M_STORE_ERRORS, 1);
+    }
+    outage_record(f->sp, f->probe, ok ? NULL : &err);
+    mongoc_cursor_destroy(f->cursor);
+    mongoc_collection_destroy(f->coll);
+    mongoc_client_pool_push(f->sp->polls, f->client);
+    return ok;
+}
+
 sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
                                  const sse_dir_conf *d, const char *id,
                                  sse_store_doc *doc, const char **error)
 {
-    store_pools *sp = pools_for(s, error);
-    mongoc_client_t *client;
-    mongoc_collection_t *coll;
-    mongoc_cursor_t *cursor;
+    store_find f = { pools_for(s, error), NULL, NULL, NULL, 0 };
     const bson_t *found;
     bson_t filter = BSON_INITIALIZER;
     bson_t opts = BSON_INITIALIZER;
-    bson_error_t err;
-    sse_store_status status;
-    int probe;
+    sse_store_status status = SSE_STORE_NOT_FOUND;
 
     doc->stored = doc->visible = NULL;
-    if (!sp) return SSE_STORE_UNAVAILABLE;
+    if (!f.sp) return SSE_STORE_UNAVAILABLE;
     if (!d->database || !d->collection) {
         *error = "SSEDatabase/SSECollection not set for this location";
         return SSE_STORE_UNAVAILABLE;
@@ -200,41 +248,21 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
     }
     BSON_APPEND_INT64(&opts, "limit", 1);
     BSON_APPEND_BOOL(&opts, "singleBatch", true);
-    if (d->fields) {
-        bson_t projection;
-        BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &projection);
-        sse_query_projection(p, &projection, d);
-        bson_append_document_end(&opts, &projection);
-    }
+    append_projection(p, &opts, d);
 
-    if (!sse_breaker_admits(&sp->outage, p, &probe, error)) {
-        bson_destroy(&filter);
-        bson_destroy(&opts);
-        return SSE_STORE_UNAVAILABLE;
-    }
-    sse_metrics_count(SSE_M_STORE_QUERIES, 1);
-    client = mongoc_client_pool_pop(sp->polls);
-    coll = mongoc_client_get_collection(client, d->database, d->collection);
-    cursor = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
-    if (mongoc_cursor_next(cursor, &found)) {
-        doc->stored = sse_query_pool_copy(p, found);
-        doc->visible = sse_query_visible_part(p, d, doc->stored);
-        status = SSE_STORE_FOUND;
-        outage_record(sp, probe, NULL);
-    }
-    else if (mongoc_cursor_error(cursor, &err)) {
-        *error = apr_pstrdup(p, err.message);
-        sse_metrics_count(SSE_M_STORE_ERRORS, 1);
+    if (!find_open(&f, p, d, &filter, &opts, error)) {
         status = SSE_STORE_UNAVAILABLE;
-        outage_record(sp, probe, &err);
     }
     else {
-        status = SSE_STORE_NOT_FOUND;
-        outage_record(sp, probe, NULL);
+        if (mongoc_cursor_next(f.cursor, &found)) {
+            doc->stored = sse_query_pool_copy(p, found);
+            doc->visible = sse_query_visible_part(p, d, doc->stored);
+            status = SSE_STORE_FOUND;
+        }
+        if (!find_close(&f, p, error)) {
+            status = SSE_STORE_UNAVAILABLE;
+        }
     }
-    mongoc_cursor_destroy(cursor);
-    mongoc_collection_destroy(coll);
-    mongoc_client_pool_push(sp->polls, client);
     bson_destroy(&filter);
     bson_destroy(&opts);
     return status;
@@ -299,23 +327,19 @@ sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
                                       sse_store_doc *docs, sse_store_status *each,
                                       const char **error)
 {
-    store_pools *sp = pools_for(s, error);
-    mongoc_client_t *client;
-    mongoc_collection_t *coll;
-    mongoc_cursor_t *cursor;
+    store_find f = { pools_for(s, error), NULL, NULL, NULL, 0 };
     const bson_t *found;
     bson_t filter = BSON_INITIALIZER, in, list;
     bson_t opts = BSON_INITIALIZER;
-    bson_error_t err;
     sse_store_status status = SSE_STORE_FOUND;
     id_index ix;
-    int i, typed = 0, unmatched = 0, probe;
+    int i, typed = 0, unmatched = 0;
 
     for (i = 0; i < n; i++) {
         docs[i].stored = docs[i].visible = NULL;
         each[i] = SSE_STORE_NOT_FOUND;
     }
-    if (!sp) return SSE_STORE_UNAVAILABLE;
+    if (!f.sp) return SSE_STORE_UNAVAILABLE;
     if (!d->database || !d->collection) {
         *error = "SSEDatabase/SSECollection not set for this location";
         return SSE_STORE_UNAVAILABLE;
@@ -347,37 +371,19 @@ sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
         bson_destroy(&filter);
         return SSE_STORE_FOUND;     /* every id NOT_FOUND, no query needed */
     }
-    if (d->fields) {
-        bson_t projection;
-        BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &projection);
-        sse_query_projection(p, &projection, d);
-        bson_append_document_end(&opts, &projection);
-    }
+    append_projection(p, &opts, d);
 
-    if (!sse_breaker_admits(&sp->outage, p, &probe, error)) {
-        bson_destroy(&filter);
-        bson_destroy(&opts);
-        return SSE_STORE_UNAVAILABLE;
-    }
-    sse_metrics_count(SSE_M_STORE_QUERIES, 1);
-    client = mongoc_client_pool_pop(sp->polls);
-    coll = mongoc_client_get_collection(client, d->database, d->collection);
-    cursor = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
-    while (mongoc_cursor_next(cursor, &found)) {
-        if (!match_found(p, d, &ix, found, docs, each)) unmatched++;
-    }
-    if (mongoc_cursor_error(cursor, &err)) {
-        *error = apr_pstrdup(p, err.message);
-        sse_metrics_count(SSE_M_STORE_ERRORS, 1);
+    if (!find_open(&f, p, d, &filter, &opts, error)) {
         status = SSE_STORE_UNAVAILABLE;
-        outage_record(sp, probe, &err);
     }
     else {
-        outage_record(sp, probe, NULL);
+        while (mongoc_cursor_next(f.cursor, &found)) {
+            if (!match_found(p, d, &ix, found, docs, each)) unmatched++;
+        }
+        if (!find_close(&f, p, error)) {
+            status = SSE_STORE_UNAVAILABLE;
+        }
     }
-    mongoc_cursor_destroy(cursor);
-    mongoc_collection_destroy(coll);
-    mongoc_client_pool_push(sp->polls, client);
     bson_destroy(&filter);
     bson_destroy(&opts);
 

@@ -503,6 +503,9 @@ sse_step_result sse_stream_step(sse_stream *s, apr_time_t now, apr_time_t *next)
             return SSE_STEP_DONE;
         }
         if (output_pending(s)) {
+            if (s->share && now >= s->next_poll) {
+                sse_share_pass(s->share);
+            }
             *next = now + DRAIN_RETRY;
             return SSE_STEP_AGAIN;
         }

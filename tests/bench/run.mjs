@@ -24,11 +24,22 @@
 // of each stream's time to that event, errors, and the kernel's
 // ListenOverflows delta (/proc/net/netstat: this network namespace).
 //
+// Shared polls (issue 17, BENCH_SHARED streams over BENCH_SHARED_DOCS
+// documents of their own, many viewers each; suspended mode's sizing): run
+// once with SSEPollBatch 100 and once with SSEPollBatch 1, one after the
+// other, and printed as a table of their own: finds per interval and per
+// stream per interval, change -> client p50/p99, missed updates, server CPU
+// per stream-tick and mock-store's CPU (utime + stime) per interval, beside
+// the issue's targets.
+//
 // Settings (environment): BENCH_SUSPENDED, BENCH_BLOCKING, BENCH_H2, BENCH_NODE,
-// BENCH_STORM, BENCH_FAILOVER (streams per scenario; 0 skips it), BENCH_DOCS,
-// BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_INTERVAL_MS, BENCH_STORM_SPREAD_MS,
-// BENCH_LOAD (path of the sse_load binary). A storm alone at small size:
-// BENCH_STORM=2000 BENCH_FAILOVER=0 BENCH_SUSPENDED=0 BENCH_BLOCKING=0 BENCH_NODE=0.
+// BENCH_STORM, BENCH_FAILOVER, BENCH_SHARED (streams per scenario; 0 skips it),
+// BENCH_DOCS, BENCH_SHARED_DOCS, BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_INTERVAL_MS,
+// BENCH_STORM_SPREAD_MS, BENCH_LOAD (path of the sse_load binary). A storm
+// alone at small size: BENCH_STORM=2000 BENCH_FAILOVER=0 BENCH_SUSPENDED=0
+// BENCH_BLOCKING=0 BENCH_NODE=0 BENCH_SHARED=0; the shared polls alone:
+// BENCH_SHARED=600 BENCH_SHARED_DOCS=30 BENCH_SUSPENDED=0 BENCH_BLOCKING=0
+// BENCH_H2=0 BENCH_NODE=0 BENCH_STORM=0 BENCH_FAILOVER=0.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -56,6 +67,8 @@ const cfg = {
   storm: env('BENCH_STORM', 10000),
   failover: env('BENCH_FAILOVER', 10000),
   stormSpreadMs: env('BENCH_STORM_SPREAD_MS', 1000),
+  shared: env('BENCH_SHARED', 6000),
+  sharedDocs: env('BENCH_SHARED_DOCS', 300),
 };
 const LOAD = process.env.BENCH_LOAD || path.join(ROOT, 'build/bench/sse_load');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
@@ -93,14 +106,17 @@ const sum = (pids, fn) => pids.reduce((acc, pid) => acc + fn(pid), 0);
 
 // ------------------------------------------------------------------ load client
 
-function startLoad({ port, streams, tokenFile, statsDir, h2, extra = [] }) {
+// `docs` documents named `prefix`0, `prefix`1...: the main set (b*) unless
+// a scenario brings its own (the shared polls' s*).
+function startLoad({ port, streams, tokenFile, statsDir, h2, docs = cfg.docs, prefix = 'b', extra = [] }) {
   if (h2) {
     return spawn(process.execPath, [path.join(ROOT, 'tests/bench/h2_load.mjs'), '--port', String(port),
-      '--streams', String(streams), '--docs', String(cfg.docs), '--token-file', tokenFile, '--stats-dir', statsDir],
+      '--streams', String(streams), '--docs', String(docs), '--token-file', tokenFile, '--stats-dir', statsDir],
     { stdio: ['ignore', 'inherit', 'inherit'] });
   }
-  const child = spawn(LOAD, ['--port', String(port), '--streams', String(streams), '--docs', String(cfg.docs),
-    '--token-file', tokenFile, '--stats-dir', statsDir, ...extra], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(LOAD, ['--port', String(port), '--streams', String(streams), '--docs', String(docs),
+    '--doc-prefix', prefix, '--token-file', tokenFile, '--stats-dir', statsDir, ...extra],
+  { stdio: ['ignore', 'inherit', 'inherit'] });
   return child;
 }
 
@@ -160,7 +176,10 @@ function percentiles(before, after, ps) {
 
 // ------------------------------------------------------------------ one mode
 
-async function measure({ name, streams, serverPids, port, store, meetings, tokenFile, h2 = false }) {
+// `docs`/`prefix`: the documents the streams watch; `owner`: whose they
+// are, the set the change rounds update (the token's subject).
+async function measure({ name, streams, serverPids, port, store, meetings, tokenFile, h2 = false,
+  docs = cfg.docs, prefix = 'b', owner = 'alice' }) {
   const statsDir = tmpDir('sse-bench-stats-');
   const pids0 = serverPids();
   await sleep(1000);
@@ -168,7 +187,7 @@ async function measure({ name, streams, serverPids, port, store, meetings, token
   const rss0 = sum(pids0, (p) => procStatus(p, 'VmRSS'));
 
   const t0 = Date.now();
-  const load = startLoad({ port, streams, tokenFile, statsDir, h2 });
+  const load = startLoad({ port, streams, tokenFile, statsDir, h2, docs, prefix });
   let st = loadStats(statsDir);
   for (;;) {
     await sleep(1000);
@@ -188,20 +207,28 @@ async function measure({ name, streams, serverPids, port, store, meetings, token
   const threads = sum(pids, (p) => procStatus(p, 'Threads'));
   const held = loadStats(statsDir).connected - loadStats(statsDir).closed;
 
-  // Idle window: polls that find no change.
+  // Idle window: polls that find no change. Only the servers' finds count
+  // in opcounters.query: the load client never talks to the store, and a
+  // stream's first poll (its own) fell before the window, unless a stream
+  // opened during it (logged).
+  const opened0 = loadStats(statsDir).connected;
   const q0 = (await opcounters(store.uri)).query;
   const c0 = sum(pids, cpuMicros);
+  const s0 = cpuMicros(store.pid);
   const w0 = Date.now();
   await sleep(cfg.windowS * 1000);
   const c1 = sum(pids, cpuMicros);
+  const s1 = cpuMicros(store.pid);
   const q1 = (await opcounters(store.uri)).query;
   const intervals = (Date.now() - w0) / cfg.intervalMs;
   const ticks = held * intervals;
+  const openedInWindow = loadStats(statsDir).connected - opened0;
+  if (openedInWindow) log(`${name}: ${openedInWindow} streams opened during the idle window (their first polls count)`);
 
   // Change rounds: every document changes; every stream should see each.
   const before = loadStats(statsDir);
   for (let r = 1; r <= cfg.rounds; r++) {
-    await meetings.updateMany({}, { $set: { updatedAt: new Date(), progress: r } });
+    await meetings.updateMany({ ownerId: owner }, { $set: { updatedAt: new Date(), progress: r } });
     // Two intervals and a random fraction: each round meets the streams'
     // poll phases at a different point, so the latencies sample them all.
     await sleep(2 * cfg.intervalMs + Math.random() * cfg.intervalMs);
@@ -220,6 +247,9 @@ async function measure({ name, streams, serverPids, port, store, meetings, token
     memPerStream: (mem0 - mem1 - clientRss) / held,
     cpuPerTick: (c1 - c0) / ticks,
     queriesPerInterval: (q1 - q0) / ticks,
+    findsPerInterval: (q1 - q0) / intervals,
+    storeMsPerInterval: (s1 - s0) / 1000 / intervals,
+    intervals,
     p50, p99,
     changes: after.changes - before.changes, expected: held * cfg.rounds,
   };
@@ -333,13 +363,16 @@ async function stormFailover(wanted) {
 
 // ------------------------------------------------------------------ main
 
+// The main set, b0.. (alice's), and the shared polls' own, s0.. (bob's), so
+// each scenario's change rounds update only the documents it watches.
+const benchDocs = (prefix, n, ownerId) => Array.from({ length: n }, (_, i) => ({
+  _id: `${prefix}${i}`, ownerId, title: `Bench ${i}`, status: 'transcribing', progress: 0,
+  updatedAt: { $date: '2026-11-25T09:00:00.000Z' },
+}));
 const store = await startMockStore({
   data: {
     meetings_app: {
-      meetings: Array.from({ length: cfg.docs }, (_, i) => ({
-        _id: `b${i}`, ownerId: 'alice', title: `Bench ${i}`, status: 'transcribing', progress: 0,
-        updatedAt: { $date: '2026-11-25T09:00:00.000Z' },
-      })),
+      meetings: [...benchDocs('b', cfg.docs, 'alice'), ...benchDocs('s', cfg.shared ? cfg.sharedDocs : 0, 'bob')],
     },
   },
 });
@@ -349,15 +382,22 @@ const work = tmpDir('sse-bench-');
 const secretFile = path.join(work, 'jwt.secret');
 fs.writeFileSync(secretFile, TEST_SECRET);
 fs.chmodSync(work, 0o755);
-const tokenFile = path.join(work, 'token');
 const now = Math.floor(Date.now() / 1000);
-fs.writeFileSync(tokenFile, mintHS256(TEST_SECRET, { sub: 'alice', iat: now, exp: now + 7200 }));
+const writeToken = (sub) => {
+  const file = path.join(work, `token.${sub}`);
+  fs.writeFileSync(file, mintHS256(TEST_SECRET, { sub, iat: now, exp: now + 7200 }));
+  return file;
+};
+const tokenFile = writeToken('alice');
 const interval = `${cfg.intervalMs}ms`;
 const results = [];
+const sharedResults = [];
 const stormResults = [];
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
-async function apacheMode(name, streams, opts, { h2 = false } = {}) {
+// Measures one server configuration into `into`; `load` goes to measure()
+// (h2, the documents, their owner and the token).
+async function apacheMode(name, streams, opts, { into = results, ...load } = {}) {
   if (!streams) return;
   const apache = await startApache({
     storeUri: store.uri, secretFile, pollInterval: interval, keepalive: '15s', maxLifetime: '0',
@@ -365,7 +405,7 @@ async function apacheMode(name, streams, opts, { h2 = false } = {}) {
   });
   try {
     const serverPids = () => [apache.pid, ...childPids(apache.pid)];
-    results.push(await measure({ name, streams, serverPids, port: apache.port, store, meetings, tokenFile, h2 }));
+    into.push(await measure({ name, streams, serverPids, port: apache.port, store, meetings, tokenFile, ...load }));
   } finally {
     await apache.stop();
   }
@@ -391,15 +431,25 @@ async function nodeMode(streams) {
   }
 }
 
-try {
-  // Suspended: two children (a process may hold at most `ulimit -n`
-  // descriptors), 16 workers each; AsyncRequestWorkerFactor lets each child
-  // hold up to 16 + 16 x 1000 connections.
-  const half = Math.ceil(cfg.suspended / 2);
-  await apacheMode('mod_sse suspended (event)', cfg.suspended, {
+// Suspended streams: two children (a process may hold at most `ulimit -n`
+// descriptors), 16 workers each; AsyncRequestWorkerFactor lets each child
+// hold its half of `streams` plus 16 x 50 connections to spare.
+function suspendedSizing(streams) {
+  return {
     mpm: 'event', serverLimit: 2, startServers: 2, threadsPerChild: 16,
-    asyncFactor: Math.max(2, Math.ceil(half / 16) + 50), idFrom: cfg.idFrom,
-  });
+    asyncFactor: Math.max(2, Math.ceil(Math.ceil(streams / 2) / 16) + 50), idFrom: cfg.idFrom,
+  };
+}
+
+try {
+  await apacheMode('mod_sse suspended (event)', cfg.suspended, suspendedSizing(cfg.suspended));
+  // Shared polls (issue 17): many viewers per document, the same sizing,
+  // once per SSEPollBatch; bob's documents s0.., so the rounds change only them.
+  const bobToken = cfg.shared ? writeToken('bob') : null;
+  for (const pollBatch of [100, 1]) {
+    await apacheMode(`SSEPollBatch ${pollBatch}`, cfg.shared, { ...suspendedSizing(cfg.shared), pollBatch },
+      { into: sharedResults, docs: cfg.sharedDocs, prefix: 's', owner: 'bob', tokenFile: bobToken });
+  }
   // Blocking: one worker thread per stream, two children.
   const perChild = Math.ceil(cfg.blocking / 2) + 32;
   await apacheMode('mod_sse blocking (worker)', cfg.blocking, {
@@ -444,7 +494,8 @@ if (results.length) {
     row('server RSS per stream', (r) => `${fmt(r.rssPerStream / 1)} KiB`),
     row('MemAvailable drop per stream', (r) => `${fmt(r.memPerStream)} KiB`),
     row('server CPU per stream-tick', (r) => `${fmt(r.cpuPerTick)} µs`),
-    row('store queries per stream per interval', (r) => fmt(r.queriesPerInterval, 2)),
+    row('store queries per stream per interval', (r) => fmt(r.queriesPerInterval, 3)),
+    row('store queries per interval', (r) => fmt(r.findsPerInterval, 1)),
     row('change → client p50 / p99', (r) => `${r.p50} / ${r.p99} ms`),
     row('changes delivered / expected', (r) => `${r.changes} / ${r.expected}`),
     row('time to open all streams', (r) => `${fmt(r.openS)} s`),
@@ -453,6 +504,41 @@ if (results.length) {
 }
 if (suspended && nodeGw) {
   lines.push(`CPU per stream-tick, Node.js gateway / mod_sse suspended: ${fmt(nodeGw.cpuPerTick / suspended.cpuPerTick, 2)}x.`);
+}
+if (sharedResults.length) {
+  // The issue's targets, for SSEPollBatch 100: the 300 documents in at most
+  // ~20 finds an interval (documents/100 per child, 2 children, plus slack),
+  // change -> client within one interval plus 50 ms, nothing missed, and a
+  // stream-tick no dearer than with SSEPollBatch 1.
+  const [b100, b1] = ['SSEPollBatch 100', 'SSEPollBatch 1'].map((n) => sharedResults.find((r) => r.name === n));
+  const missed = (r) => r.expected - r.changes;
+  const p99Max = cfg.intervalMs + 50;
+  const findsMax = 20;
+  const met = (ok) => (b100 ? (ok ? 'met' : '**not met**') : '');
+  const xrow = (label, f, target = '', verdict = '') =>
+    `| ${label} | ${sharedResults.map(f).join(' | ')} | ${target} | ${verdict} |`;
+  lines.push(
+    '',
+    `Shared polls: ${cfg.shared} streams over ${cfg.sharedDocs} documents ` +
+    `(${fmt(cfg.shared / cfg.sharedDocs, 0)} viewers each), mod_sse suspended, 2 children of 16 threads, ` +
+    'one run per SSEPollBatch, one after the other; finds and CPU over the idle window.',
+    '',
+    `| | ${sharedResults.map((r) => r.name).join(' | ')} | target (issue 17) | SSEPollBatch 100 meets it |`,
+    `|---|${sharedResults.map(() => '---:').join('|')}|---|---|`,
+    xrow('streams held', (r) => `${r.held} / ${r.streams}`),
+    xrow('finds per interval', (r) => fmt(r.findsPerInterval), `≤ ~${findsMax} (300 documents)`,
+      met(b100 && b100.findsPerInterval <= findsMax)),
+    xrow('finds per stream per interval', (r) => fmt(r.queriesPerInterval, 3)),
+    xrow('change → client p50 / p99', (r) => `${r.p50} / ${r.p99} ms`, `p99 ≤ ${p99Max} ms`, met(b100 && b100.p99 <= p99Max)),
+    xrow('missed updates (delivered / expected)', (r) => `${missed(r)} (${r.changes} / ${r.expected})`, '0',
+      met(b100 && missed(b100) === 0)),
+    xrow('server CPU per stream-tick', (r) => `${fmt(r.cpuPerTick)} µs`, 'SSEPollBatch 100 ≤ SSEPollBatch 1',
+      met(b100 && b1 && b100.cpuPerTick <= b1.cpuPerTick)),
+    // utime + stime count in clock ticks: below one over the window, say so.
+    xrow('mock-store CPU per interval', (r) => (r.storeMsPerInterval > 0 ? `${fmt(r.storeMsPerInterval)} ms`
+      : `< ${fmt(1000 / CLK_TCK / r.intervals)} ms (no clock tick)`)),
+    '',
+  );
 }
 if (stormResults.length) {
   const srow = (label, f) => `| ${label} | ${stormResults.map(f).join(' | ')} |`;
@@ -481,6 +567,7 @@ lines.push(
   '```',
   `BENCH_SUSPENDED=${cfg.suspended} BENCH_BLOCKING=${cfg.blocking} BENCH_H2=${cfg.h2} BENCH_NODE=${cfg.node} BENCH_STORM=${cfg.storm} ` +
   `BENCH_FAILOVER=${cfg.failover} BENCH_STORM_SPREAD_MS=${cfg.stormSpreadMs} BENCH_DOCS=${cfg.docs} ` +
+  `BENCH_SHARED=${cfg.shared} BENCH_SHARED_DOCS=${cfg.sharedDocs} ` +
   `BENCH_ROUNDS=${cfg.rounds} BENCH_WINDOW_S=${cfg.windowS} BENCH_INTERVAL_MS=${cfg.intervalMs} make bench`,
   '```',
   '',

@@ -191,6 +191,32 @@ static void a_batch_holds_at_most_batch_ids(void **state)
     apr_pool_destroy(p);
 }
 
+/* 600 streams on each of three documents: a batch brings along no more
+ * streams than one burst of ticks should hand a read to (1000). */
+static void a_batch_brings_along_a_bounded_number_of_streams(void **state)
+{
+    sse_share *sh = make_share();
+    apr_pool_t *p = subpool(), *tick = subpool();
+    fake_store fs = { 0 };
+    apr_time_t t0 = apr_time_now(), next, n;
+    sse_share_sub *first[3];
+    const char *ids[3] = { "a", "b", "c" };
+    int i, j;
+
+    (void)state;
+    for (i = 0; i < 3; i++) {
+        for (j = 0; j < 600; j++) {
+            sse_share_sub *sub = join(sh, p, ids[i], t0, &n);
+            if (j == 0) first[i] = sub;
+        }
+    }
+    assert_non_null(poll_at(first[0], tick, t0, 100, &fs, &next));
+    assert_int_equal(fs.batches, 1);
+    assert_int_equal(fs.sizes[0], 1);   /* 600 + 600 > 1000 */
+    apr_pool_destroy(tick);
+    apr_pool_destroy(p);
+}
+
 static void a_read_older_than_an_interval_is_never_used(void **state)
 {
     sse_share *sh = make_share();
@@ -266,6 +292,30 @@ static void a_kept_read_goes_when_its_last_reader_leaves(void **state)
     sse_share_get_stats(sh, &st);
     assert_int_equal(st.entries, 0);
     apr_pool_destroy(tick);
+}
+
+static void a_stalled_stream_lets_go_of_its_read(void **state)
+{
+    sse_share *sh = make_share();
+    apr_pool_t *p = subpool(), *tick = subpool();
+    fake_store fs = { 0 };
+    apr_time_t t0 = apr_time_now(), next, n;
+    sse_share_sub *a = join(sh, p, "m", t0, &n), *b = join(sh, p, "m", t0, &n);
+    const sse_share_read *r;
+    sse_share_stats st;
+
+    (void)state;
+    assert_non_null(poll_at(a, tick, t0, 100, &fs, &next));
+    apr_pool_clear(tick);
+    sse_share_pass(b);                  /* behind on its reading */
+    sse_share_get_stats(sh, &st);
+    assert_int_equal(st.results, 0);
+    /* Caught up, it asks for a read newer than the one it let go. */
+    r = poll_at(b, tick, t0 + MS(100), 100, &fs, &next);
+    assert_int_equal(fs.batches, 2);
+    assert_string_equal(r->version, "v1");
+    apr_pool_destroy(tick);
+    apr_pool_destroy(p);
 }
 
 static void missing_and_deleted_documents(void **state)
@@ -419,9 +469,11 @@ int main(void)
         cmocka_unit_test_teardown(streams_of_one_document_share_a_read, clear_pool),
         cmocka_unit_test_teardown(reads_due_together_go_as_one_batch, clear_pool),
         cmocka_unit_test_teardown(a_batch_holds_at_most_batch_ids, clear_pool),
+        cmocka_unit_test_teardown(a_batch_brings_along_a_bounded_number_of_streams, clear_pool),
         cmocka_unit_test_teardown(a_read_older_than_an_interval_is_never_used, clear_pool),
         cmocka_unit_test_teardown(a_stream_never_gets_a_read_older_than_its_own, clear_pool),
         cmocka_unit_test_teardown(a_kept_read_goes_when_its_last_reader_leaves, clear_pool),
+        cmocka_unit_test_teardown(a_stalled_stream_lets_go_of_its_read, clear_pool),
         cmocka_unit_test_teardown(missing_and_deleted_documents, clear_pool),
         cmocka_unit_test_teardown(concurrent_polls_make_one_read, clear_pool),
         cmocka_unit_test_teardown(id_keys_match_as_the_store_does, clear_pool),
