@@ -40,6 +40,17 @@ test('an HMAC secret shorter than the hash names SSEJWTKey', () => rejects(conf(
 test('a missing env: secret names SSEJWTKey', () => rejects(conf({ location: 'SSEJWTKey HS256 env:SSE_NO_SUCH_VARIABLE_HERE' }), 'SSEJWTKey'));
 test('a bad duration names SSEPollInterval', () => rejects(conf({ location: 'SSEPollInterval 3x' }), 'SSEPollInterval'));
 test('a poll interval under 100ms names SSEPollInterval', () => rejects(conf({ location: 'SSEPollInterval 50ms' }), 'SSEPollInterval', /100ms/));
+// SSEPollBatch (issue 17): a whole number from 1 to 1000, nothing else.
+for (const bad of ['0', '1001', 'abc', '-1', '1.5', '""', '+5', '0x10', '1e2', '99999999999999999999']) {
+  test(`SSEPollBatch ${bad} is refused, naming SSEPollBatch`, () => rejects(conf({ location: `SSEPollBatch ${bad}` }), 'SSEPollBatch'));
+}
+test('SSEPollBatch with no value is refused, naming SSEPollBatch', () => rejects(conf({ location: 'SSEPollBatch' }), 'SSEPollBatch'));
+test('SSEPollBatch 1 and 1000 (its bounds) pass apachectl -t', async () => {
+  for (const good of ['1', '1000']) {
+    const { code, output } = await configTest(conf({ location: `SSEPollBatch ${good}` }));
+    assert.equal(code, 0, `SSEPollBatch ${good}: ${output}`);
+  }
+});
 test('a bad keep-alive names SSEKeepalive', () => rejects(conf({ location: 'SSEKeepalive -1s' }), 'SSEKeepalive'));
 test('a bad SSEIdType is named', () => rejects(conf({ location: 'SSEIdType uuid' }), 'SSEIdType'));
 test('a bad SSEEmit is named', () => rejects(conf({ location: 'SSEEmit sometimes' }), 'SSEEmit'));
@@ -97,7 +108,7 @@ test('httpd -L describes every directive in a line', () => {
   for (const d of ['SSEMongoURI', 'SSEDatabase', 'SSECollection', 'SSEIdFrom', 'SSEIdField', 'SSEIdType', 'SSEFields',
     'SSEVersionField', 'SSEOwnerField', 'SSEOwnerClaim', 'SSEPollInterval', 'SSEKeepalive', 'SSERetry',
     'SSEMaxLifetime', 'SSEEmit', 'SSEJWTKey', 'SSEJWKSFile', 'SSEJWTIssuer', 'SSEJWTAudience', 'SSEJWTLeeway',
-    'SSETokenQueryParam', 'SSECORSAllowOrigin', 'SSEJWTType', 'SSEInstanceName']) {
+    'SSETokenQueryParam', 'SSECORSAllowOrigin', 'SSEJWTType', 'SSEInstanceName', 'SSEPollBatch']) {
     assert.match(out, new RegExp(`^${d} \\(mod_sse\\.c\\)\\n\\t\\S`, 'm'), `${d} listed with help`);
   }
 });
