@@ -14,7 +14,6 @@
 #include "http_protocol.h"
 #include "apr_strings.h"
 
-#include "sse_sched.h"
 #include "sse_auth.h"
 #include "sse_collection.h"
 #include "sse_collection_set.h"
@@ -415,15 +414,7 @@ int sse_collection_stream_handler(request_rec *r)
         return OK;
     }
 
-    async = sse_sched_available(r);
-    if (async) {
-        tick = sse_sched_scratch_pool();
-        apr_pool_clear(tick);
-    }
-    else {
-        apr_pool_create(&tick, r->pool);
-        apr_pool_tag(tick, "sse_tick");
-    }
+    tick = sse_stream_tick_pool(r, &async);
     if (read_listing(tick, c, c->filter, 0, sse_conf_list_limit(c->d), &l, &why)
         != SSE_STORE_FOUND) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,

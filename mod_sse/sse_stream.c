@@ -669,6 +669,24 @@ static int start_stream(request_rec *r, const sse_dir_conf *d,
                         const char *id, const sse_store_doc *doc,
                         sse_stream_poll_fn poll, void *poll_data, const char *first_events);
 
+apr_pool_t *sse_stream_tick_pool(request_rec *r, int *async)
+{
+    apr_pool_t *tick;
+
+    /* A suspended stream keeps no pool of its own: the first poll and
+     * every tick allocate from the worker thread's scratch pool. */
+    *async = sse_sched_available(r);
+    if (*async) {
+        tick = sse_sched_scratch_pool();
+        apr_pool_clear(tick);
+    }
+    else {
+        apr_pool_create(&tick, r->pool);
+        apr_pool_tag(tick, "sse_tick");
+    }
+    return tick;
+}
+
 int sse_stream_handler(request_rec *r)
 {
     sse_request q;
@@ -683,17 +701,7 @@ int sse_stream_handler(request_rec *r)
         return OK;
     }
 
-    /* A suspended stream keeps no pool of its own: the first poll and
-     * every tick allocate from the worker thread's scratch pool. */
-    async = sse_sched_available(r);
-    if (async) {
-        tick = sse_sched_scratch_pool();
-        apr_pool_clear(tick);
-    }
-    else {
-        apr_pool_create(&tick, r->pool);
-        apr_pool_tag(tick, "sse_tick");
-    }
+    tick = sse_stream_tick_pool(r, &async);
 
     now = apr_time_now();
     found = sse_resolve_fetch(r, &q, tick, "stream");

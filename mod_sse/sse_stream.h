@@ -23,6 +23,11 @@ typedef enum {
 
 int sse_stream_handler(request_rec *r);
 
+/* The pool a new stream's first poll and ticks allocate from: the worker
+ * thread's scratch pool (cleared) when r can be suspended, with *async 1;
+ * else a pool of its own under r->pool. */
+apr_pool_t *sse_stream_tick_pool(request_rec *r, int *async);
+
 /* A list stream's poll (sse_collection.c): the events that bring the client
  * up to date ("" when nothing changed) allocated from `tick`, or NULL with
  * *why set when the store is unavailable; `resync` after an outage. */
