@@ -431,32 +431,40 @@ const char *sse_conf_add_filter_param(cmd_parms *cmd, void *d_, const char *name
     return NULL;
 }
 
-const char *sse_conf_set_list_limit(cmd_parms *cmd, void *d_, const char *arg)
+/* A plain decimal from 1 to max (no sign, no spaces), or an error naming
+ * the directive. */
+static const char *parse_count(cmd_parms *cmd, const char *arg, apr_int64_t max,
+                               apr_int64_t *out)
 {
-    sse_dir_conf *d = d_;
     char *end;
     apr_int64_t n = apr_strtoi64(arg, &end, 10);
 
-    if (!*arg || *end || !apr_isdigit(*arg) || n < 1 || n > MAX_LIST_LIMIT) {
-        return apr_psprintf(cmd->pool, "SSEListLimit: '%s' is not a number from 1 to %d",
-                            arg, MAX_LIST_LIMIT);
+    if (!*arg || *end || !apr_isdigit(*arg) || n < 1 || n > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number from 1 to %" APR_INT64_T_FMT,
+                            cmd->cmd->name, arg, max);
     }
-    d->list_limit = (long)n;
+    *out = n;
     return NULL;
+}
+
+const char *sse_conf_set_list_limit(cmd_parms *cmd, void *d_, const char *arg)
+{
+    sse_dir_conf *d = d_;
+    apr_int64_t n;
+    const char *err = parse_count(cmd, arg, MAX_LIST_LIMIT, &n);
+
+    if (!err) d->list_limit = (long)n;
+    return err;
 }
 
 const char *sse_conf_set_poll_batch(cmd_parms *cmd, void *d_, const char *arg)
 {
     sse_dir_conf *d = d_;
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    apr_int64_t n;
+    const char *err = parse_count(cmd, arg, MAX_POLL_BATCH, &n);
 
-    if (!*arg || *end || !apr_isdigit(*arg) || n < 1 || n > MAX_POLL_BATCH) {
-        return apr_psprintf(cmd->pool, "SSEPollBatch: '%s' is not a number from 1 to %d",
-                            arg, MAX_POLL_BATCH);
-    }
-    d->poll_batch = (int)n;
-    return NULL;
+    if (!err) d->poll_batch = (int)n;
+    return err;
 }
 
 static apr_array_header_t *own_key_list(cmd_parms *cmd, sse_dir_conf *d)
