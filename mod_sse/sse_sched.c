@@ -61,6 +61,8 @@ APLOG_USE_MODULE(sse);
  * up by a slow store), at most DISPATCH_PER_WAKE at a time. */
 #define TICKS_PER_CALLBACK 64
 #define TAKE_BATCH 8
+/* A tick longer than this held its worker up: it takes no more streams. */
+#define SLOW_TICK apr_time_from_msec(5)
 #define COALESCE apr_time_from_msec(10)
 #define DISPATCH_PER_WAKE 4
 /* Memory a worker's scratch pool may keep between ticks. */
@@ -780,22 +782,32 @@ static void run_callback(void *baton)
 {
     suspended_stream *due[TAKE_BATCH], *again[TAKE_BATCH];
     apr_time_t at[TAKE_BATCH];
-    int n = 1, ticked = 0;
+    int n = 1, ticked = 0, slow = 0;
 
     due[0] = baton;
     while (n > 0) {
         int i, k = 0;
 
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n && !slow; i++) {
+            apr_time_t began = apr_time_now();
+
             if (run_tick(due[i], &at[k])) {
                 again[k++] = due[i];
             }
+            slow = apr_time_now() - began > SLOW_TICK;
+        }
+        /* Held up (a slow store, or a shared read under way): the streams
+         * not ticked yet go back at their own deadlines, for other
+         * workers to take, and this one takes no more. */
+        for (; i < n; i++) {
+            again[k] = due[i];
+            at[k++] = due[i]->node.due;
         }
         if (k) {
             schedule_many(again, at, k);
         }
         ticked += n;
-        if (ticked >= TICKS_PER_CALLBACK) break;
+        if (slow || ticked >= TICKS_PER_CALLBACK) break;
         n = take_due(due, TAKE_BATCH);
     }
 }

@@ -296,7 +296,10 @@ static void read_batch(sse_share *sh, share_entry *e, apr_pool_t *tick, apr_time
     }
     sh->stats.batches++;
     sh->stats.reads += (apr_uint64_t)n;
-    asked = now;                    /* the poll's clock: its tick began just now */
+    /* When the read is sent: no earlier than the poll's clock, which a
+     * thread that first waited for another read may have taken long ago. */
+    asked = apr_time_now();
+    if (asked < now) asked = now;
     apr_thread_mutex_unlock(sh->lock);
 
     apr_pool_create(&scratch, tick);
@@ -310,6 +313,16 @@ static void read_batch(sse_share *sh, share_entry *e, apr_pool_t *tick, apr_time
     }
 
     apr_thread_mutex_lock(sh->lock);
+    if (sh->gone) {
+        /* The child went while the store was asked (share_destroy left
+         * these entries to this thread): nobody is left to hand it to. */
+        for (i = 0; i < n; i++) {
+            if (results[i]) result_release(results[i]);
+            free(list[i]->hkey);
+            free(list[i]);
+        }
+        n = 0;
+    }
     for (i = 0; i < n; i++) {
         if (results[i]) {
             install(sh, list[i], results[i], asked);
@@ -399,6 +412,12 @@ const sse_share_read *sse_share_poll(sse_share_sub *sub, apr_pool_t *tick, apr_t
 
     apr_thread_mutex_lock(sh->lock);
     for (;;) {
+        if (sh->gone) {
+            /* The child is going: e may be freed already; touch nothing. */
+            apr_thread_mutex_unlock(sh->lock);
+            *next_poll = now + apr_time_from_sec(1);
+            return NULL;
+        }
         res = e->result;
         /* A read this thread made is used however long the store took. */
         if (res && e->gen > sub->seen
@@ -439,7 +458,7 @@ void sse_share_pass(sse_share_sub *sub)
     share_entry *e = sub->e;
 
     apr_thread_mutex_lock(sh->lock);
-    if (e->result && e->gen > sub->seen) {
+    if (!sh->gone && e->result && e->gen > sub->seen) {
         sub->seen = e->gen;
         if (--e->waiting == 0) {
             drop_result(sh, e);
@@ -459,10 +478,17 @@ static apr_status_t share_destroy(void *data)
 
     apr_thread_mutex_lock(sh->lock);
     sh->gone = 1;
-    for (hi = apr_hash_first(NULL, sh->entries); hi; hi = apr_hash_first(NULL, sh->entries)) {
+    /* An entry being read belongs to the reading thread (read_batch frees
+     * it); the others go now. Waiters give up when woken. */
+    for (hi = apr_hash_first(NULL, sh->entries); hi; hi = apr_hash_next(hi)) {
         share_entry *e = apr_hash_this_val(hi);
-        entry_free(sh, e);
+        if (!e->in_flight) {
+            drop_result(sh, e);
+            free(e->hkey);
+            free(e);
+        }
     }
+    apr_thread_cond_broadcast(sh->installed);
     for (hi = apr_hash_first(NULL, sh->groups); hi; hi = apr_hash_next(hi)) {
         share_group *g = apr_hash_this_val(hi);
         sse_heap_free(&g->heap);

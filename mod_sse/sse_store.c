@@ -281,20 +281,20 @@ typedef struct {
 } id_index;
 
 /* Hands `found` to every id its value (or an element of it) matches and
- * that has no document yet. Returns how many it took. */
-static int match_found(apr_pool_t *p, const sse_dir_conf *d, const id_index *ix,
+ * that has no document yet. */
+static void match_found(apr_pool_t *p, const sse_dir_conf *d, const id_index *ix,
                        const bson_t *found, sse_store_doc *docs, sse_store_status *each)
 {
     bson_iter_t it, value, elem;
     const bson_iter_t *v;
     const bson_t *stored = NULL;
-    int taken = 0, is_array;
+    int is_array;
 
     if (!bson_iter_init(&it, found) || !bson_iter_find_descendant(&it, sse_conf_id_field(d), &value)) {
-        return 0;
+        return;
     }
     is_array = BSON_ITER_HOLDS_ARRAY(&value);
-    if (is_array && !bson_iter_recurse(&value, &elem)) return 0;
+    if (is_array && !bson_iter_recurse(&value, &elem)) return;
     for (;;) {
         apr_size_t klen;
         const char *key;
@@ -315,11 +315,9 @@ static int match_found(apr_pool_t *p, const sse_dir_conf *d, const id_index *ix,
             docs[i - 1].stored = (bson_t *)stored;
             docs[i - 1].visible = sse_query_visible_part(p, d, (bson_t *)stored);
             each[i - 1] = SSE_STORE_FOUND;
-            taken++;
         }
         if (!is_array) break;
     }
-    return taken;
 }
 
 sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
@@ -333,7 +331,8 @@ sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
     bson_t opts = BSON_INITIALIZER;
     sse_store_status status = SSE_STORE_FOUND;
     id_index ix;
-    int i, typed = 0, unmatched = 0;
+    char *typed_ok;
+    int i, typed = 0;
 
     for (i = 0; i < n; i++) {
         docs[i].stored = docs[i].visible = NULL;
@@ -347,6 +346,7 @@ sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
 
     ix.first = apr_hash_make(p);
     ix.next = apr_pcalloc(p, sizeof(int) * (apr_size_t)n);
+    typed_ok = apr_pcalloc(p, (apr_size_t)n);
     BSON_APPEND_DOCUMENT_BEGIN(&filter, sse_conf_id_field(d), &in);
     BSON_APPEND_ARRAY_BEGIN(&in, "$in", &list);
     for (i = n - 1; i >= 0; i--) {
@@ -355,6 +355,7 @@ sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
         apr_uintptr_t had;
 
         if (!key) continue;         /* cannot be of the id's type: no such document */
+        typed_ok[i] = 1;
         had = (apr_uintptr_t)apr_hash_get(ix.first, key, klen);
         ix.next[i] = (int)had;
         apr_hash_set(ix.first, key, klen, (void *)(apr_uintptr_t)(i + 1));
@@ -377,8 +378,9 @@ sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
         status = SSE_STORE_UNAVAILABLE;
     }
     else {
+        sse_metrics_count(SSE_M_BATCHED_IDS, (apr_uint64_t)typed);
         while (mongoc_cursor_next(f.cursor, &found)) {
-            if (!match_found(p, d, &ix, found, docs, each)) unmatched++;
+            match_found(p, d, &ix, found, docs, each);
         }
         if (!find_close(&f, p, error)) {
             status = SSE_STORE_UNAVAILABLE;
@@ -387,11 +389,13 @@ sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
     bson_destroy(&filter);
     bson_destroy(&opts);
 
-    /* A document the store matched that cannot be told apart here (its id
-     * lies under an array of subdocuments): the ids it could be for are
-     * asked one by one, as before batching. */
-    for (i = 0; status == SSE_STORE_FOUND && unmatched && i < n; i++) {
-        if (each[i] == SSE_STORE_NOT_FOUND) {
+    /* An id the batch did not answer is asked alone before it is called
+     * gone: the store may have matched its document in a way this side
+     * does not tell apart (an id under an array of subdocuments, a
+     * collection's default collation folding case). A deleted document
+     * costs that one extra find, once: its streams then end. */
+    for (i = 0; status == SSE_STORE_FOUND && i < n; i++) {
+        if (each[i] == SSE_STORE_NOT_FOUND && typed_ok[i]) {
             each[i] = sse_store_fetch(p, s, d, ids[i], &docs[i], error);
             if (each[i] == SSE_STORE_UNAVAILABLE) status = SSE_STORE_UNAVAILABLE;
         }

@@ -37,7 +37,8 @@ sse_store_status sse_store_fetch(apr_pool_t *p, server_rec *s,
  * each[i] and docs[i] say what became of ids[i] (FOUND with the document,
  * or NOT_FOUND). On SSE_STORE_UNAVAILABLE the whole read failed and *error
  * says why. A document is matched back to its id as MongoDB matched it:
- * the field's value, or any element of an array value. */
+ * the field's value, or any element of an array value; an id the batch
+ * did not answer is asked alone before it is NOT_FOUND. */
 sse_store_status sse_store_fetch_many(apr_pool_t *p, server_rec *s,
                                       const sse_dir_conf *d, const char *const *ids, int n,
                                       sse_store_doc *docs, sse_store_status *each,

@@ -413,7 +413,6 @@ static void share_fetch(void *ctx, apr_pool_t *scratch, const char *const *ids, 
     int i;
 
     sse_metrics_poll(apr_time_now() - asked);
-    sse_metrics_count(SSE_M_BATCHED_IDS, (apr_uint64_t)n);
     for (i = 0; i < n; i++) {
         const char *version = NULL, *json = NULL;
 

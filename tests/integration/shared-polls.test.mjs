@@ -33,7 +33,7 @@ const DATA = {
       doc('one', 1), doc('single', 2), doc('fp', 3), doc('del', 4), doc('keep', 5), doc('leave', 6),
       doc('grace1', 7), doc('grace2', 8), doc('h2doc', 9), doc('own2', 10),
       doc('own1', 11, { ownerId: ['alice', 'bob'] }),
-      doc('late', 12), doc('twoloc', 13, { title: 'Two locations' }),
+      doc('late', 12), doc('twoloc', 13, { title: 'Two locations' }), doc('counted', 14),
       ...wideIds.map((id, i) => doc(id, 100 + i)),
       ...capIds.map((id, i) => doc(id, 500 + i)),
     ],
@@ -142,6 +142,32 @@ test(`${N} streams on one document cost one find per interval, and each gets eve
     const worst = Math.max(...lags);
     t.diagnostic(`change -> last of ${N} streams: ${lags.join(', ')} ms`);
     assert.ok(worst <= POLL_MS + 1000, `the last stream saw a change after ${worst} ms (interval ${POLL_MS} ms)`);
+  } finally { closeAll(streams); }
+}));
+
+// mod_sse_shared_polls_total and mod_sse_batched_ids_total as Prometheus
+// reads them from this one child.
+const METRICS = `<Location "/metrics">
+    SetHandler sse-metrics
+    Require all granted
+</Location>`;
+async function sharedCounters(apache) {
+  const text = await (await fetch(`${apache.url}/metrics`)).text();
+  const value = (name) => Number((text.match(new RegExp(`^${name} (\\d+)$`, 'm')) || [])[1]);
+  return { shared: value('mod_sse_shared_polls_total'), ids: value('mod_sse_batched_ids_total') };
+}
+
+test('the metrics count it: 20 streams on one document make about 20 shared polls per interval for one batched id', (t) => withServer({ extra: METRICS }, async (apache) => {
+  const streams = await openMany(apache, 'counted', 20);
+  try {
+    await settle(POLL_MS);
+    const a = await sharedCounters(apache);
+    await sleep(POLL_MS * 4);
+    const b = await sharedCounters(apache);
+    const shared = b.shared - a.shared, ids = b.ids - a.ids;
+    t.diagnostic(`four intervals: ${shared} shared polls, ${ids} ids asked in batched finds`);
+    assert.ok(shared >= 20 * 3 && shared <= 20 * 6, `${shared} shared polls from 20 streams in four intervals`);
+    assert.ok(ids >= 3 && ids <= 6, `${ids} ids asked for one document in four intervals`);
   } finally { closeAll(streams); }
 }));
 
