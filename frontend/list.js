@@ -1,7 +1,7 @@
 // "My meetings" (index.html): every meeting of the caller with its live status and progress,
 // from one list stream (stream-client.js in list mode) that the tabs of this origin share
 // (tab-share.js). The status chips map to ?status= on the list and its stream; each row links to
-// the meeting page. Token handling is the meeting page's: sessionStorage["sse.token"], #token=.
+// the meeting page. Token handling is token-session.js, shared with the meeting page.
 //
 // Stream options set from outside the page come from stream-options.js, as on the meeting page.
 // `window.__sseListRole` mirrors this tab's role ('leader' or 'follower') for tests and people
@@ -11,8 +11,10 @@ import { createStreamClient, applyListEvent, listRows, listFilterQuery } from '.
 import { createSharedList, tokenSubject } from './tab-share.js';
 import { pageStreamOptions } from './stream-options.js';
 import { createConnectionBanner } from './connection-banner.js';
+import {
+  getToken, forgetToken, adoptTokenFromFragment, onTokenPasted, fatalMessage,
+} from './token-session.js';
 
-const TOKEN_KEY = 'sse.token';
 const STATUSES = ['uploaded', 'transcribing', 'summarizing', 'ready'];
 const FATAL_MESSAGES = {
   unauthorized: 'Your access token is missing, invalid or has expired. Paste a new token to continue.',
@@ -48,18 +50,6 @@ let shared = null;
 let selected = new Set(
   (new URLSearchParams(location.search).get('status') || '').split(',').filter((s) => STATUSES.includes(s)),
 );
-
-// ---- token ----------------------------------------------------------------------------------
-
-function adoptTokenFromFragment() {
-  const params = new URLSearchParams(location.hash.slice(1));
-  const token = params.get('token');
-  if (!token) return;
-  sessionStorage.setItem(TOKEN_KEY, token);
-  history.replaceState(history.state, '', location.pathname + location.search);
-}
-
-const getToken = () => sessionStorage.getItem(TOKEN_KEY);
 
 // ---- rendering ------------------------------------------------------------------------------
 
@@ -148,13 +138,12 @@ function renderConnection(state, { relayed = false } = {}) {
   connection.render(state);
   if (state.phase === 'live' || state.phase === 'connecting') showError('');
   if (state.phase === 'fatal') {
-    const { kind, status } = state.fatal;
-    const base = FATAL_MESSAGES[kind] || FATAL_MESSAGES.rejected;
-    showError(kind === 'rejected' ? `${base} (HTTP ${status})` : base);
+    const { kind } = state.fatal;
+    showError(fatalMessage(FATAL_MESSAGES, state.fatal));
     // Only this tab's own stream decides about this tab's token: a follower keeps its token
     // and waits, and takes over (with that token) when the leader gives up.
     if (kind === 'unauthorized' && !relayed) {
-      sessionStorage.removeItem(TOKEN_KEY);
+      forgetToken();
       stop();
       els.list.hidden = true;
       showTokenPanel(true);
@@ -223,7 +212,7 @@ function setFilter(next) {
 
 function logOut() {
   stop();
-  sessionStorage.removeItem(TOKEN_KEY);
+  forgetToken();
   connection.reset();
   showError('');
   els.list.hidden = true;
@@ -243,14 +232,7 @@ function init() {
     });
   }
   els.logout.addEventListener('click', logOut);
-  els.tokenForm.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const token = els.tokenInput.value.trim().replace(/^Bearer\s+/i, '');
-    if (!token) return;
-    sessionStorage.setItem(TOKEN_KEY, token);
-    els.tokenInput.value = '';
-    connect();
-  });
+  onTokenPasted(els.tokenForm, els.tokenInput, connect);
   window.addEventListener('pagehide', stop);
   window.addEventListener('pageshow', (e) => { if (e.persisted && getToken()) connect(); });
   if (getToken()) connect();

@@ -1,13 +1,15 @@
 // The meeting-status page: wires the stream client (stream-client.js) to the DOM, and owns the
-// token (sessionStorage["sse.token"], the demo link's #token= fragment, the paste form, Log out).
+// token through token-session.js (sessionStorage["sse.token"], #token=, the paste form, Log out).
 // Stream options set from outside the page (a deployment, a test) come from stream-options.js.
 
 import { createStreamClient } from './stream-client.js';
 import { pageStreamOptions } from './stream-options.js';
 import { createConnectionBanner } from './connection-banner.js';
+import {
+  getToken, forgetToken, adoptTokenFromFragment, onTokenPasted, fatalMessage,
+} from './token-session.js';
 import { createFieldWriter } from './optimistic-write.js';
 
-const TOKEN_KEY = 'sse.token';
 const STEPS = ['uploaded', 'transcribing', 'summarizing', 'ready'];
 
 const FATAL_MESSAGES = {
@@ -48,19 +50,6 @@ const meetingId = new URLSearchParams(location.search).get('id');
 let client = null;
 let current = null;      // the document on screen
 let titleWriter = null;  // the in-place title edit: saving until the stream confirms it
-
-// ---- token ----------------------------------------------------------------------------------
-
-/** Moves a `#token=<jwt>` fragment into sessionStorage and out of the address bar and history. */
-function adoptTokenFromFragment() {
-  const params = new URLSearchParams(location.hash.slice(1));
-  const token = params.get('token');
-  if (!token) return;
-  sessionStorage.setItem(TOKEN_KEY, token);
-  history.replaceState(history.state, '', location.pathname + location.search);
-}
-
-const getToken = () => sessionStorage.getItem(TOKEN_KEY);
 
 // ---- rendering ------------------------------------------------------------------------------
 
@@ -183,13 +172,13 @@ function renderConnection(state) {
   if (state.phase === 'fatal') renderFatal(state.fatal);
 }
 
-function renderFatal({ kind, status }) {
-  const base = FATAL_MESSAGES[kind] || FATAL_MESSAGES.rejected;
-  showError(kind === 'rejected' ? `${base} (HTTP ${status})` : base);
+function renderFatal(fatal) {
+  const { kind } = fatal;
+  showError(fatalMessage(FATAL_MESSAGES, fatal));
   els.meeting.classList.add('is-stopped');
   if (kind === 'gone' || !current) els.meeting.hidden = true; // nothing worth keeping on screen
   if (kind === 'unauthorized') {
-    sessionStorage.removeItem(TOKEN_KEY);
+    forgetToken();
     showTokenPanel(true);
   }
 }
@@ -226,7 +215,7 @@ function connect() {
 function logOut() {
   if (client) client.stop();
   client = null;
-  sessionStorage.removeItem(TOKEN_KEY);
+  forgetToken();
   connection.reset();
   showError('');
   els.meeting.hidden = true;
@@ -246,14 +235,7 @@ function init() {
 
   els.logout.addEventListener('click', logOut);
   setUpTitleEditor();
-  els.tokenForm.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const token = els.tokenInput.value.trim().replace(/^Bearer\s+/i, '');
-    if (!token) return;
-    sessionStorage.setItem(TOKEN_KEY, token);
-    els.tokenInput.value = '';
-    connect();
-  });
+  onTokenPasted(els.tokenForm, els.tokenInput, connect);
 
   // Leaving the page closes the stream; coming back from the back/forward cache reopens it.
   window.addEventListener('pagehide', () => { if (client) client.stop(); });
