@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { launchChromium, useFastBackoff, screenshot, BANNER_TEXT } from '../lib/browser.mjs';
-import { startMockStore, startApache, storeClient, mintToken, tmpDir } from '../lib/harness.mjs';
+import { useFastBackoff, screenshot, BANNER_TEXT, startBrowserSuite, stopBrowserSuite } from '../lib/browser.mjs';
+import { tmpDir } from '../lib/harness.mjs';
 
 const TEST_TIMEOUT = { timeout: 90000 };
 
@@ -34,28 +34,18 @@ const DATA = {
   },
 };
 
-let store, apache, mongo, meetings, browser, alice, forensicLog;
+let apache, meetings, browser, alice, forensicLog;
 
+const suite = {};
 before(async () => {
-  store = await startMockStore({ data: DATA });
   forensicLog = path.join(tmpDir('sse-forensic-'), 'forensic.log');
   fs.chmodSync(path.dirname(forensicLog), 0o777);
-  apache = await startApache({
-    storeUri: store.uri, pollInterval: '500ms', keepalive: '5s',
+  ({ apache, meetings, browser, alice } = await startBrowserSuite(suite, { data: DATA, apaches: { apache: {
+    pollInterval: '500ms', keepalive: '5s',
     extra: `LoadModule log_forensic_module /usr/lib/apache2/modules/mod_log_forensic.so\nForensicLog "${forensicLog}"`,
-  });
-  mongo = await storeClient(store.uri);
-  meetings = mongo.db('meetings_app').collection('meetings');
-  alice = await mintToken({ sub: 'alice' });
-  browser = await launchChromium();
+  } } }));
 });
-
-after(async () => {
-  await browser?.close();
-  await mongo?.close();
-  await apache?.stop();
-  await store?.stop();
-});
+after(() => stopBrowserSuite(suite));
 
 /** Stream requests the server has seen start (mod_log_forensic's "+id|GET ... " lines). */
 function streamRequestsAtServer() {

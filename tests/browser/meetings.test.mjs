@@ -10,8 +10,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { launchChromium, openPage, screenshot, BANNER_TEXT } from '../lib/browser.mjs';
-import { startMockStore, startApache, storeClient, mintToken } from '../lib/harness.mjs';
+import { openPage, screenshot, BANNER_TEXT, startBrowserSuite, stopBrowserSuite } from '../lib/browser.mjs';
+import { mintToken } from '../lib/harness.mjs';
 
 const TEST_TIMEOUT = { timeout: 90000 };
 
@@ -32,27 +32,22 @@ const DATA = {
   },
 };
 
-let store, apache, mongo, meetings, browser, alice;
+let apache, meetings, browser, alice;
 let apacheDown = false;
 
 async function stopApache() { apacheDown = true; await apache.stop(); }
 async function startApacheAgain() { await apache.start(); apacheDown = false; }
 
+const suite = {};
 before(async () => {
-  store = await startMockStore({ data: DATA });
-  apache = await startApache({ storeUri: store.uri, pollInterval: '1s', keepalive: '5s' });
-  mongo = await storeClient(store.uri);
-  meetings = mongo.db('meetings_app').collection('meetings');
-  alice = await mintToken({ sub: 'alice' });
-  browser = await launchChromium();
+  ({ apache, meetings, browser, alice } = await startBrowserSuite(suite, {
+    data: DATA, apaches: { apache: { pollInterval: '1s', keepalive: '5s' } },
+  }));
 });
 
 after(async () => {
   if (process.env.SSE_BROWSER_DEBUG && apache) console.log(apache.errorLog().split('\n').slice(-60).join('\n'));
-  await browser?.close();
-  await mongo?.close();
-  await apache?.stop();
-  await store?.stop();
+  await stopBrowserSuite(suite);
 });
 
 /**

@@ -4,8 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { launchChromium, openPage } from '../lib/browser.mjs';
-import { startMockStore, startApache, storeClient, mintToken, opcounters } from '../lib/harness.mjs';
+import { openPage, startBrowserSuite, stopBrowserSuite } from '../lib/browser.mjs';
+import { opcounters } from '../lib/harness.mjs';
 
 const POLL_MS = 500;
 const TEST_TIMEOUT = { timeout: 30000 };
@@ -25,23 +25,13 @@ const DATA = {
   },
 };
 
-let store, apache, mongo, meetings, browser, alice;
+let store, apache, meetings, browser, alice;
 
+const suite = {};
 before(async () => {
-  store = await startMockStore({ data: DATA });
-  apache = await startApache({ storeUri: store.uri, pollInterval: `${POLL_MS}ms`, keepalive: '5s' });
-  mongo = await storeClient(store.uri);
-  meetings = mongo.db('meetings_app').collection('meetings');
-  alice = await mintToken({ sub: 'alice' });
-  browser = await launchChromium();
+  ({ store, apache, meetings, browser, alice } = await startBrowserSuite(suite, { data: DATA, apaches: { apache: { pollInterval: `${POLL_MS}ms`, keepalive: '5s' } } }));
 });
-
-after(async () => {
-  await browser?.close();
-  await mongo?.close();
-  await apache?.stop();
-  await store?.stop();
-});
+after(() => stopBrowserSuite(suite));
 
 // A fresh context on the meeting page, with a log of the page's /v1/ requests (status or failure).
 function openMeetingPage(id) {

@@ -8,8 +8,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launchChromium, openPage } from '../lib/browser.mjs';
-import { ROOT, startMockStore, startApache, storeClient, mintToken } from '../lib/harness.mjs';
+import { openPage, startBrowserSuite, stopBrowserSuite } from '../lib/browser.mjs';
+import { ROOT } from '../lib/harness.mjs';
 
 const TEST_TIMEOUT = { timeout: 90000 };
 const MSG = {
@@ -22,25 +22,16 @@ const MSG = {
 const meeting = (id, title) => ({ _id: id, ownerId: 'alice', title, status: 'transcribing', progress: 40, updatedAt: { $date: new Date().toISOString() } });
 const DATA = { meetings_app: { meetings: [meeting('edit', 'Planning'), meeting('esc', 'Keep me'), meeting('down', 'Before the outage'), meeting('race', 'Original')] } };
 
-let store, apache, slowApache, mongo, meetings, browser, alice;
+let apache, slowApache, mongo, meetings, browser, alice;
 
+const suite = {};
 before(async () => {
-  store = await startMockStore({ data: DATA });
-  apache = await startApache({ storeUri: store.uri, pollInterval: '1s', keepalive: '5s' });
-  slowApache = await startApache({ storeUri: store.uri, pollInterval: '30s', keepalive: '5s' });
-  mongo = await storeClient(store.uri);
-  meetings = mongo.db('meetings_app').collection('meetings');
-  alice = await mintToken({ sub: 'alice' });
-  browser = await launchChromium();
+  ({ apache, slowApache, mongo, meetings, browser, alice } = await startBrowserSuite(suite, { data: DATA, apaches: {
+    apache: { pollInterval: '1s', keepalive: '5s' },
+    slowApache: { pollInterval: '30s', keepalive: '5s' },
+  } }));
 });
-
-after(async () => {
-  await browser?.close();
-  await mongo?.close();
-  await apache?.stop();
-  await slowApache?.stop();
-  await store?.stop();
-});
+after(() => stopBrowserSuite(suite));
 
 /** The meeting page in a fresh context, recording live-region announcements, title-state
  * changes (with the time each happened) and every PATCH answer. */

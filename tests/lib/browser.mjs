@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT } from './harness.mjs';
+import { ROOT, startMockStore, startApache, storeClient, mintToken } from './harness.mjs';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
@@ -16,6 +16,31 @@ export const BANNER_TEXT = 'Live updates disconnected, retrying...';
 /** Debian's Chromium, headless; `args` are added to CHROMIUM_ARGS. */
 export function launchChromium({ args = [] } = {}) {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...args], timeout: 30000 });
+}
+
+/** What a browser suite runs against, started into `suite` (so that stopBrowserSuite() stops
+ * whatever came up, even when a later step failed): mock-store with `data`, one Apache per entry
+ * of `apaches` (startApache options, on that store), the store's meetings collection, alice's
+ * token and Chromium. */
+export async function startBrowserSuite(suite, { data, apaches }) {
+  suite.store = await startMockStore({ data });
+  suite.apaches = [];
+  for (const [name, opts] of Object.entries(apaches)) {
+    suite[name] = await startApache({ storeUri: suite.store.uri, ...opts });
+    suite.apaches.push(suite[name]);
+  }
+  suite.mongo = await storeClient(suite.store.uri);
+  suite.meetings = suite.mongo.db('meetings_app').collection('meetings');
+  suite.alice = await mintToken({ sub: 'alice' });
+  suite.browser = await launchChromium();
+  return suite;
+}
+
+export async function stopBrowserSuite(suite) {
+  await suite.browser?.close();
+  await suite.mongo?.close();
+  for (const a of suite.apaches || []) await a.stop();
+  await suite.store?.stop();
 }
 
 /** Sets window.sseStreamOptions (frontend/stream-options.js) on a page or a context before the
