@@ -294,8 +294,6 @@ static void read_batch(sse_share *sh, share_entry *e, apr_pool_t *tick, apr_time
         list[i]->in_flight = 1;
         ids[i] = list[i]->id;       /* an entry in flight is not freed */
     }
-    sh->stats.batches++;
-    sh->stats.reads += (apr_uint64_t)n;
     /* When the read is sent: no earlier than the poll's clock, which a
      * thread that first waited for another read may have taken long ago. */
     asked = apr_time_now();

@@ -84,13 +84,11 @@ const sse_share_read *sse_share_poll(sse_share_sub *sub, apr_pool_t *tick, apr_t
  * read newer than that. */
 void sse_share_pass(sse_share_sub *sub);
 
-/* What a child's table holds now, for tests and the status page. */
+/* What a child's table holds now (the unit tests read it). */
 typedef struct {
     apr_uint64_t entries;           /* documents watched */
     apr_uint64_t subscribers;       /* streams subscribed */
     apr_uint64_t results;           /* reads kept for subscribers yet to use them */
-    apr_uint64_t batches;           /* fetches made, ever */
-    apr_uint64_t reads;             /* ids fetched, ever */
 } sse_share_stats;
 
 void sse_share_get_stats(sse_share *share, sse_share_stats *stats);

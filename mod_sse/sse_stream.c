@@ -377,7 +377,8 @@ static apr_time_t next_due(const sse_stream *s)
 /* ------------------------------------------------------------------ */
 
 /* Everything that decides what a document read returns and when it is
- * due: streams whose settings give the same key share reads. */
+ * due: streams whose settings give the same key share reads. Made in the
+ * tick pool: the table keeps its own copy, so no stream carries it. */
 static const char *share_key(apr_pool_t *p, const request_rec *r, const sse_dir_conf *d)
 {
     const sse_server_conf *sc = ap_get_module_config(r->server->module_config, &sse_module);
@@ -470,7 +471,7 @@ static sse_store_status shared_poll(sse_stream *s, apr_time_t now, sse_store_doc
 static void join_share(sse_stream *s)
 {
     if (!child_share || sse_conf_poll_batch(s->d) < 2) return;
-    s->share = sse_share_join(child_share, s->r->pool, share_key(s->r->pool, s->r, s->d),
+    s->share = sse_share_join(child_share, s->r->pool, share_key(s->tick, s->r, s->d),
                               s->id, sse_conf_poll_interval(s->d), s->next_poll,
                               &s->next_poll);
 }
